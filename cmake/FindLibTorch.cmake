@@ -1,0 +1,79 @@
+# LibTorch discovery, in one place. Order (first hit wins):
+#   1. the LIBTORCH environment variable (a LibTorch tree: share/cmake/Torch or lib/cmake/Torch inside)
+#   2. Torch_DIR (cache variable or environment variable: the folder holding TorchConfig.cmake)
+#   3. CMAKE_PREFIX_PATH (cache variable or environment variable)
+#   4. the `torch` Python package of python3, if it has one (torch.utils.cmake_prefix_path)
+#   5. the system (Debian: apt-get install libtorch-dev)
+# Sets CLIPS4_TORCH_SOURCE to say which one was used, and the usual Torch_* / TORCH_* variables.
+
+set(_clips4_hints "")
+set(CLIPS4_TORCH_SOURCE "")
+
+if(DEFINED ENV{LIBTORCH} AND NOT "$ENV{LIBTORCH}" STREQUAL "")
+  set(_root "$ENV{LIBTORCH}")
+  foreach(_sub share/cmake/Torch lib/cmake/Torch lib/x86_64-linux-gnu/cmake/Torch cmake/Torch "")
+    if(EXISTS "${_root}/${_sub}/TorchConfig.cmake")
+      set(Torch_DIR "${_root}/${_sub}" CACHE PATH "Folder holding TorchConfig.cmake" FORCE)
+      set(CLIPS4_TORCH_SOURCE "LIBTORCH=${_root}")
+      break()
+    endif()
+  endforeach()
+  if(CLIPS4_TORCH_SOURCE STREQUAL "")
+    message(FATAL_ERROR
+      "clips4: LIBTORCH is set to '${_root}' but no TorchConfig.cmake was found under it "
+      "(looked in share/cmake/Torch, lib/cmake/Torch and the folder itself). "
+      "Set LIBTORCH to the unpacked libtorch folder (the one holding lib/ and share/), or unset it.")
+  endif()
+endif()
+
+if(CLIPS4_TORCH_SOURCE STREQUAL "" AND NOT Torch_DIR AND DEFINED ENV{Torch_DIR} AND NOT "$ENV{Torch_DIR}" STREQUAL "")
+  set(Torch_DIR "$ENV{Torch_DIR}" CACHE PATH "Folder holding TorchConfig.cmake" FORCE)
+endif()
+if(CLIPS4_TORCH_SOURCE STREQUAL "" AND Torch_DIR)
+  set(CLIPS4_TORCH_SOURCE "Torch_DIR=${Torch_DIR}")
+endif()
+
+if(CLIPS4_TORCH_SOURCE STREQUAL "")
+  if(CMAKE_PREFIX_PATH OR (DEFINED ENV{CMAKE_PREFIX_PATH} AND NOT "$ENV{CMAKE_PREFIX_PATH}" STREQUAL ""))
+    find_package(Torch QUIET CONFIG NO_SYSTEM_ENVIRONMENT_PATH NO_CMAKE_SYSTEM_PATH NO_CMAKE_INSTALL_PREFIX)
+    if(Torch_FOUND)
+      set(CLIPS4_TORCH_SOURCE "CMAKE_PREFIX_PATH")
+    endif()
+  endif()
+endif()
+
+if(CLIPS4_TORCH_SOURCE STREQUAL "")
+  find_program(_clips4_python NAMES python3 python)
+  if(_clips4_python)
+    execute_process(
+      COMMAND "${_clips4_python}" -c "import torch.utils; print(torch.utils.cmake_prefix_path)"
+      OUTPUT_VARIABLE _py_prefix OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _py_rc)
+    if(_py_rc EQUAL 0 AND EXISTS "${_py_prefix}/Torch/TorchConfig.cmake")
+      set(Torch_DIR "${_py_prefix}/Torch" CACHE PATH "Folder holding TorchConfig.cmake" FORCE)
+      set(CLIPS4_TORCH_SOURCE "python3 torch package (${_py_prefix})")
+    endif()
+  endif()
+endif()
+
+if(CLIPS4_TORCH_SOURCE STREQUAL "" OR CLIPS4_TORCH_SOURCE MATCHES "^(LIBTORCH|Torch_DIR|python3)")
+  find_package(Torch QUIET CONFIG)
+endif()
+if(NOT Torch_FOUND)
+  message(FATAL_ERROR
+    "clips4: LibTorch was not found.\n"
+    "  On Debian/Ubuntu:   sudo apt-get install libtorch-dev libopenblas0-pthread\n"
+    "  Your own LibTorch:  LIBTORCH=/path/to/libtorch npm run build:native\n"
+    "                      (or Torch_DIR=/path/to/libtorch/share/cmake/Torch)\n"
+    "  CUDA builds work the same way: point LIBTORCH at the CUDA LibTorch tree.")
+endif()
+if(CLIPS4_TORCH_SOURCE STREQUAL "")
+  set(CLIPS4_TORCH_SOURCE "system (${Torch_DIR})")
+endif()
+
+# The folder holding libtorch.so, for the RUNPATH (no LD_LIBRARY_PATH needed at run time).
+find_library(CLIPS4_TORCH_LIBRARY torch HINTS "${Torch_DIR}/../../../lib" "${Torch_DIR}/../../lib" NO_CACHE)
+if(TORCH_LIBRARY)
+  set(CLIPS4_TORCH_LIBRARY "${TORCH_LIBRARY}")
+endif()
+get_filename_component(CLIPS4_TORCH_LIBDIR "${CLIPS4_TORCH_LIBRARY}" DIRECTORY)
+message(STATUS "clips4: LibTorch ${Torch_VERSION} from ${CLIPS4_TORCH_SOURCE}; libraries in ${CLIPS4_TORCH_LIBDIR}")

@@ -1,0 +1,129 @@
+// Runtime facts and settings: versions, threads, devices, BLAS, plus two small compute calls used
+// by the doctor, the benchmarks and the smoke tests (matmul, sgemm timing).
+#include <chrono>
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "async.h"
+#include "device.h"
+#include "registry.h"
+#include "tensor_js.h"
+
+namespace clips4 {
+namespace {
+
+#ifndef CLIPS4_TORCH_SOURCE
+#ifdef CLIPS4_PREBUILD
+#define CLIPS4_TORCH_SOURCE "prebuild (node-gyp, binding.gyp)"
+#else
+#define CLIPS4_TORCH_SOURCE "unknown"
+#endif
+#endif
+
+Napi::Value Versions(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.versions", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("torch", Napi::String::New(env, TORCH_VERSION));
+    o.Set("torchSource", Napi::String::New(env, CLIPS4_TORCH_SOURCE));
+    o.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI != 0));
+    o.Set("napi", Napi::Number::New(env, NAPI_VERSION));
+    bool cuda = torch::cuda::is_available();
+    o.Set("cuda", Napi::Boolean::New(env, cuda));
+    o.Set("cudaDevices", Napi::Number::New(env, cuda ? static_cast<double>(torch::cuda::device_count()) : 0));
+#ifdef CLIPS4_WITH_C10D
+    o.Set("distributed", Napi::Boolean::New(env, true));
+#else
+    o.Set("distributed", Napi::Boolean::New(env, false));
+#endif
+    return o;
+  });
+}
+
+Napi::Value ShowConfig(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.showConfig", [&]() -> Napi::Value {
+    return Napi::String::New(info.Env(), at::show_config() + "\n" + at::get_parallel_info());
+  });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.setNumThreads", [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) ThrowType("Expected an integer for threads");
+    at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.getNumThreads",
+                 [&]() -> Napi::Value { return Napi::Number::New(info.Env(), at::get_num_threads()); });
+}
+
+Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.checkDevice", [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) ThrowType("Expected a string for device");
+    return Napi::String::New(info.Env(), ParseDevice(info[0].As<Napi::String>()).str());
+  });
+}
+
+// matmul(a [M,K], b [K,N], {device}) → a·b; the smallest real forward computation.
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.matmul", [&]() -> Napi::Value {
+    at::Tensor a = TensorFromJs(info[0], "a");
+    at::Tensor b = TensorFromJs(info[1], "b");
+    std::string device = info.Length() > 2 && info[2].IsObject()
+                             ? GetString(info[2].As<Napi::Object>(), "device", "cpu")
+                             : "cpu";
+    return RunAsync(info.Env(), "runtime.matmul", [a, b, device]() -> Producer {
+      c10::Device dev = ParseDevice(device);
+      at::Tensor out = PrepareForJs(at::matmul(a.to(dev), b.to(dev)));
+      return [out](Napi::Env env) -> Napi::Value { return TensorToJs(env, out); };
+    });
+  });
+}
+
+// sgemm({n, iterations, device}) → {seconds, gflops}: float32 n×n matmul timing (after a warm-up).
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.sgemm", [&]() -> Napi::Value {
+    Napi::Object o = GetObject(info, 0, "options");
+    int64_t n = static_cast<int64_t>(GetNumber(o, "n", 2048));
+    int64_t iterations = static_cast<int64_t>(GetNumber(o, "iterations", 10));
+    std::string device = GetString(o, "device", "cpu");
+    return RunAsync(info.Env(), "runtime.sgemm", [n, iterations, device]() -> Producer {
+      c10::Device dev = ParseDevice(device);
+      auto opts = at::TensorOptions().dtype(at::kFloat).device(dev);
+      at::Tensor a = at::randn({n, n}, opts), b = at::randn({n, n}, opts), c = at::empty({n, n}, opts);
+      at::mm_out(c, a, b);
+      if (dev.is_cuda()) torch::cuda::synchronize();
+      auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < iterations; ++i) at::mm_out(c, a, b);
+      if (dev.is_cuda()) torch::cuda::synchronize();
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      double gflops = 2.0 * n * n * n * iterations / seconds / 1e9;
+      return [seconds, gflops](Napi::Env env) -> Napi::Value {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("seconds", seconds);
+        r.Set("gflops", gflops);
+        return r;
+      };
+    });
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "runtime", "versions", Versions);
+  Export(env, exports, "runtime", "showConfig", ShowConfig);
+  Export(env, exports, "runtime", "setNumThreads", SetNumThreads);
+  Export(env, exports, "runtime", "getNumThreads", GetNumThreads);
+  Export(env, exports, "runtime", "checkDevice", CheckDevice);
+  Export(env, exports, "runtime", "matmul", Matmul);
+  Export(env, exports, "runtime", "sgemm", Sgemm);
+}
+
+}  // namespace
+}  // namespace clips4
+
+CLIPS4_MODULE(runtime, clips4::Init);

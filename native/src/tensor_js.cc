@@ -1,0 +1,148 @@
+#include "tensor_js.h"
+
+#include <cstring>
+
+#include "errors.h"
+
+namespace clips4 {
+namespace {
+
+struct DtypeEntry {
+  const char* name;
+  at::ScalarType type;
+  napi_typedarray_type array;
+};
+
+constexpr DtypeEntry kDtypes[] = {
+    {"float32", at::kFloat, napi_float32_array},  {"float16", at::kHalf, napi_uint16_array},
+    {"bfloat16", at::kBFloat16, napi_uint16_array}, {"int32", at::kInt, napi_int32_array},
+    {"int64", at::kLong, napi_bigint64_array},     {"uint8", at::kByte, napi_uint8_array},
+};
+
+const DtypeEntry& EntryFor(at::ScalarType type) {
+  for (const auto& e : kDtypes)
+    if (e.type == type) return e;
+  throw NativeError(code::kDtype, std::string("tensor of dtype ") + c10::toString(type) +
+                                      " cannot be returned to JavaScript (supported: float32, float16, "
+                                      "bfloat16, int32, int64, uint8)");
+}
+
+}  // namespace
+
+std::string DtypeName(at::ScalarType type) { return EntryFor(type).name; }
+
+at::ScalarType DtypeFromName(const std::string& name, const char* what) {
+  for (const auto& e : kDtypes)
+    if (name == e.name) return e.type;
+  throw NativeError(code::kDtype,
+                    std::string("Expected one of float32, float16, bfloat16, int32, int64, uint8 for ") + what +
+                        ".dtype but received " + name,
+                    true);
+}
+
+at::Tensor TensorFromJs(const Napi::Value& value, const char* name) {
+  if (!value.IsObject()) ThrowType(std::string("Expected a tensor object for ") + name, code::kDtype);
+  Napi::Object obj = value.As<Napi::Object>();
+  Napi::Value dtype_v = obj.Get("dtype");
+  Napi::Value shape_v = obj.Get("shape");
+  Napi::Value data_v = obj.Get("data");
+  if (!dtype_v.IsString() || !shape_v.IsArray() || !data_v.IsTypedArray())
+    ThrowType(std::string("Expected {dtype, shape, data} for ") + name, code::kDtype);
+  at::ScalarType type = DtypeFromName(dtype_v.As<Napi::String>(), name);
+  Napi::TypedArray data = data_v.As<Napi::TypedArray>();
+  if (data.TypedArrayType() != EntryFor(type).array)
+    ThrowType(std::string("Typed array of ") + name + " does not match its dtype", code::kDtype);
+  Napi::Array shape_a = shape_v.As<Napi::Array>();
+  std::vector<int64_t> shape(shape_a.Length());
+  int64_t numel = 1;
+  for (uint32_t i = 0; i < shape_a.Length(); ++i) {
+    Napi::Value d = shape_a.Get(i);
+    if (!d.IsNumber()) ThrowType(std::string("Shape of ") + name + " must hold numbers", code::kShape);
+    shape[i] = d.As<Napi::Number>().Int64Value();
+    if (shape[i] < 0) ThrowType(std::string("Shape of ") + name + " has a negative dimension", code::kShape);
+    numel *= shape[i];
+  }
+  if (static_cast<size_t>(numel) != data.ElementLength())
+    ThrowType(std::string("Data length of ") + name + " does not match its shape", code::kShape);
+  // Copy: the result owns its memory, so the JS array may be collected or changed meanwhile.
+  at::Tensor out = at::empty(shape, at::TensorOptions().dtype(type));
+  if (numel > 0) {
+    auto* src = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+    std::memcpy(out.data_ptr(), src, data.ByteLength());
+  }
+  return out;
+}
+
+at::Tensor OptionalTensorFromJs(const Napi::Value& value, const char* name) {
+  if (value.IsUndefined() || value.IsNull()) return at::Tensor();
+  return TensorFromJs(value, name);
+}
+
+at::Tensor PrepareForJs(const at::Tensor& t) {
+  EntryFor(t.scalar_type());
+  return t.detach().to(at::kCPU).contiguous();
+}
+
+Napi::Object TensorToJs(Napi::Env env, const at::Tensor& t) {
+  const DtypeEntry& e = EntryFor(t.scalar_type());
+  size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
+  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes > 0) std::memcpy(buf.Data(), t.data_ptr(), bytes);
+  Napi::TypedArray arr;
+  switch (e.array) {
+    case napi_float32_array: arr = Napi::Float32Array::New(env, t.numel(), buf, 0); break;
+    case napi_uint16_array: arr = Napi::Uint16Array::New(env, t.numel(), buf, 0); break;
+    case napi_int32_array: arr = Napi::Int32Array::New(env, t.numel(), buf, 0); break;
+    case napi_bigint64_array: arr = Napi::BigInt64Array::New(env, t.numel(), buf, 0); break;
+    default: arr = Napi::Uint8Array::New(env, t.numel(), buf, 0); break;
+  }
+  Napi::Array shape = Napi::Array::New(env, t.dim());
+  for (int64_t i = 0; i < t.dim(); ++i) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, t.size(i)));
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("dtype", Napi::String::New(env, e.name));
+  obj.Set("shape", shape);
+  obj.Set("data", arr);
+  return obj;
+}
+
+double GetNumber(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) ThrowType(std::string("Expected a number for ") + key);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+bool GetBool(const Napi::Object& o, const char* key, bool fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsBoolean()) ThrowType(std::string("Expected a boolean for ") + key);
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) ThrowType(std::string("Expected a string for ") + key);
+  return v.As<Napi::String>();
+}
+
+std::vector<int64_t> GetIntArray(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  std::vector<int64_t> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) ThrowType(std::string("Expected an array of integers for ") + key);
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) ThrowType(std::string("Expected an array of integers for ") + key);
+    out.push_back(x.As<Napi::Number>().Int64Value());
+  }
+  return out;
+}
+
+Napi::Object GetObject(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  if (info.Length() <= index || !info[index].IsObject()) ThrowType(std::string("Expected an object for ") + what);
+  return info[index].As<Napi::Object>();
+}
+
+}  // namespace clips4

@@ -1,0 +1,109 @@
+// The one loader of the native addon, and the typed description of everything it exports.
+// Each namespace below mirrors one native/src/*.cc file's CLIPS4_MODULE registration.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { clips4Error, ErrorCodes } from './errors';
+import type { Tensor } from './tensor';
+
+/** Opaque handle to a native object (model, trainer state…); only native code reads it. */
+export type Handle = { readonly __clips4Handle: unique symbol };
+
+export interface RuntimeBinding {
+  versions(): {
+    torch: string;
+    torchSource: string;
+    cxx11Abi: boolean;
+    napi: number;
+    cuda: boolean;
+    cudaDevices: number;
+    distributed: boolean;
+  };
+  showConfig(): string;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Validates a device string; returns LibTorch's name for it. Throws ERR_CLIPS4_NO_CUDA. */
+  checkDevice(device: string): string;
+  matmul(a: Tensor, b: Tensor, options?: { device?: string }): Promise<Tensor<'float32'>>;
+  sgemm(options: { n: number; iterations: number; device?: string }): Promise<{ seconds: number; gflops: number }>;
+}
+
+export interface Binding {
+  runtime: RuntimeBinding;
+}
+
+/** Root of the installed package (holds package.json, build/ or prebuilds/). */
+export const packageRoot = path.resolve(__dirname, '..');
+
+let cached: { binding: Binding; path: string } | undefined;
+
+/** Loads the addon once (local build first, then the prebuild) and applies the thread setting. */
+export function native(): Binding {
+  return load().binding;
+}
+
+/** Where the loaded addon came from. */
+export function addonPath(): string {
+  return load().path;
+}
+
+function load(): { binding: Binding; path: string } {
+  if (cached) return cached;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; resolve(dir: string): string };
+  let file = '(no build/Release/clips4.node and no prebuilds/linux-x64/*.node)';
+  try {
+    file = nodeGypBuild.resolve(packageRoot);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(file) as Binding;
+    cached = { binding, path: file };
+  } catch (cause) {
+    throw loadError(file, cause);
+  }
+  const fromEnv = process.env.CLIPS4_NUM_THREADS;
+  const threads = fromEnv !== undefined && /^\d+$/.test(fromEnv) && Number(fromEnv) > 0 ? Number(fromEnv) : defaultThreads();
+  cached.binding.runtime.setNumThreads(threads);
+  return cached;
+}
+
+/** Intra-op threads by default: the cores this process may use. */
+export function defaultThreads(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+function loadError(file: string, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const lines = [
+    `Could not load the clips4 native addon for ${process.platform}-${process.arch} (Node ${process.versions.node}, N-API ${process.versions.napi}).`,
+    `Tried: ${file}`,
+    `Reason: ${reason.split('\n')[0]}`,
+    'Possible solutions:',
+  ];
+  if (/libtorch|libc10|cannot open shared object/i.test(reason)) {
+    lines.push('- LibTorch is missing at run time. On Debian/Ubuntu: sudo apt-get install libtorch1.13 libopenblas0-pthread (or libtorch-dev to build).');
+    lines.push('- If you built against your own LibTorch, keep it where it was when you built (its path is embedded), or rebuild.');
+  }
+  lines.push('- Build the addon from source: npm run build:native');
+  lines.push('    needs LibTorch: sudo apt-get install libtorch-dev libopenblas0-pthread cmake g++');
+  lines.push('    or your own LibTorch: LIBTORCH=/path/to/libtorch npm run rebuild:native');
+  lines.push('- Or install a package that carries prebuilds/linux-x64/ (see README: Prebuilt binaries).');
+  const err = clips4Error(ErrorCodes.load, lines.join('\n'));
+  (err as Error & { cause?: unknown }).cause = cause;
+  return err;
+}
+
+/**
+ * Runs a native call and gives any error the caller's JS stack (a native rejection otherwise has
+ * none). Use for every native entry point: `call(() => native().ns.fn(args))`.
+ */
+export async function call<T>(fn: () => T | Promise<T>): Promise<T> {
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, call);
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Error && site.stack) {
+      err.stack = `${err.name}: ${err.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
+    }
+    throw err;
+  }
+}

@@ -105,6 +105,31 @@ Napi::Object TensorToJs(Napi::Env env, const at::Tensor& t) {
   return obj;
 }
 
+StateDict StateDictFromJs(const Napi::Value& value, const char* name) {
+  if (!value.IsObject()) ThrowType(std::string("Expected an object of tensors for ") + name);
+  Napi::Object obj = value.As<Napi::Object>();
+  Napi::Array keys = obj.GetPropertyNames();
+  StateDict out;
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).As<Napi::String>();
+    std::string label = std::string(name) + "['" + key + "']";
+    out.emplace(key, TensorFromJs(obj.Get(key), label.c_str()));
+  }
+  return out;
+}
+
+StateDict PrepareStateDictForJs(const StateDict& dict) {
+  StateDict out;
+  for (const auto& [k, v] : dict) out.emplace(k, PrepareForJs(v));
+  return out;
+}
+
+Napi::Object StateDictToJs(Napi::Env env, const StateDict& dict) {
+  Napi::Object obj = Napi::Object::New(env);
+  for (const auto& [k, v] : dict) obj.Set(k, TensorToJs(env, v));
+  return obj;
+}
+
 double GetNumber(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;

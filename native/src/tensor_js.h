@@ -3,6 +3,7 @@
 // side only checks types again so that a wrong call can never read out of bounds.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@ at::Tensor PrepareForJs(const at::Tensor& t);
 
 // Creates the JS tensor object (main thread). `t` must come from PrepareForJs.
 Napi::Object TensorToJs(Napi::Env env, const at::Tensor& t);
+
+// A JS object of tensors (a state dict) ↔ name → tensor map. Copies, like TensorFromJs.
+using StateDict = std::map<std::string, at::Tensor>;
+StateDict StateDictFromJs(const Napi::Value& value, const char* name);
+// Prepares every tensor (worker thread) / converts them (main thread).
+StateDict PrepareStateDictForJs(const StateDict& dict);
+Napi::Object StateDictToJs(Napi::Env env, const StateDict& dict);
 
 std::string DtypeName(at::ScalarType type);
 at::ScalarType DtypeFromName(const std::string& name, const char* what);

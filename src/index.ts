@@ -1,0 +1,4 @@
+// The public API of clips4. One export line per capability.
+export { ErrorCodes, type ErrorCode, type Clips4Error } from './errors';
+export { type Tensor, type Dtype, checkTensor, zeros, tensor, float32, toFloat32 } from './tensor';
+export { resolveDevice, setThreads, getThreads, versions, doctor, type Device } from './runtime';

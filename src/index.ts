@@ -3,3 +3,4 @@ export { ErrorCodes, type ErrorCode, type Clips4Error } from './errors';
 export { type Tensor, type Dtype, checkTensor, zeros, tensor, float32, toFloat32 } from './tensor';
 export { resolveDevice, setThreads, getThreads, versions, doctor, type Device } from './runtime';
 export * as safetensors from './safetensors';
+export * from './image';

@@ -40,8 +40,8 @@ test('write → read round trip keeps every dtype, shape, value and the metadata
   }
   t.deepEqual(await safetensors.readMetadata(file), { hello: 'world' });
   const up = await safetensors.read(file, { upcast: true });
-  t.deepEqual(Array.from(up.h.data), [1, -2]);
-  t.deepEqual(Array.from(up.b.data), [1.5]);
+  t.deepEqual(Array.from(up.h.data as Float32Array), [1, -2]);
+  t.deepEqual(Array.from(up.b.data as Float32Array), [1.5]);
   t.is(up.w.dtype, 'float32');
   // The file is what the format says: header length, JSON, 8-byte aligned data.
   const bytes = fs.readFileSync(file);
@@ -131,7 +131,7 @@ test('fuzz: 10,000 mutated files never crash or hang, always parse or fail with 
   let parsed = 0;
   let failed = 0;
   for (let i = 0; i < 10000; i++) {
-    let buf = base.slice();
+    let buf: Uint8Array = base.slice();
     const kind = i % 4;
     if (kind === 0) {
       // bit flips, mostly in the length and header

@@ -4,3 +4,4 @@ export { type Tensor, type Dtype, checkTensor, zeros, tensor, float32, toFloat32
 export { resolveDevice, setThreads, getThreads, versions, doctor, type Device } from './runtime';
 export * as safetensors from './safetensors';
 export * from './image';
+export { matmul } from './ops';

@@ -48,21 +48,28 @@ export function addonPath(): string {
 
 function load(): { binding: Binding; path: string } {
   if (cached) return cached;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; resolve(dir: string): string };
-  let file = '(no build/Release/clips4.node and no prebuilds/linux-x64/*.node)';
-  try {
-    file = nodeGypBuild.resolve(packageRoot);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const binding = require(file) as Binding;
-    cached = { binding, path: file };
-  } catch (cause) {
-    throw loadError(file, cause);
-  }
+  cached = loadFrom(packageRoot);
   const fromEnv = process.env.CLIPS4_NUM_THREADS;
   const threads = fromEnv !== undefined && /^\d+$/.test(fromEnv) && Number(fromEnv) > 0 ? Number(fromEnv) : defaultThreads();
   cached.binding.runtime.setNumThreads(threads);
   return cached;
+}
+
+/**
+ * Finds and loads the addon of the package in `root`: build/Release first, then
+ * prebuilds/<platform>-<arch> (node-gyp-build's order). Throws a load error with the likely fixes.
+ */
+export function loadFrom(root: string): { binding: Binding; path: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; resolve(dir: string): string };
+  let file = `${root}: no build/Release/clips4.node and no prebuilds/${process.platform}-${process.arch}/*.node`;
+  try {
+    file = nodeGypBuild.resolve(root);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return { binding: require(file) as Binding, path: file };
+  } catch (cause) {
+    throw loadError(file, cause);
+  }
 }
 
 /** Intra-op threads by default: the cores this process may use. */

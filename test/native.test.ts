@@ -1,0 +1,139 @@
+// The native boundary: marshalling, errors, asynchronous execution, devices, loading.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'ava';
+import { matmul, resolveDevice, versions, zeros } from '../src/index';
+import { call, loadFrom, native } from '../src/native';
+import { float32, type Tensor } from '../src/tensor';
+import { tmpDir } from './helpers/tmp';
+
+function randomMatrix(rows: number, cols: number, seed: number): Tensor<'float32'> {
+  const t = zeros('float32', [rows, cols]);
+  let s = seed;
+  for (let i = 0; i < t.data.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    t.data[i] = s / 2147483648 - 0.5;
+  }
+  return t;
+}
+
+test('native matmul equals a naive product', async (t) => {
+  const a = randomMatrix(7, 5, 1);
+  const b = randomMatrix(5, 3, 2);
+  const c = await matmul(a, b);
+  t.deepEqual(c.shape, [7, 3]);
+  t.is(c.dtype, 'float32');
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 3; j++) {
+      let s = 0;
+      for (let k = 0; k < 5; k++) s += a.data[i * 5 + k] * b.data[k * 3 + j];
+      t.true(Math.abs(c.data[i * 3 + j] - s) < 1e-5);
+    }
+  }
+});
+
+test('wrong dtype and wrong shape are refused with precise messages', async (t) => {
+  const a = float32([2, 3]);
+  const ints: Tensor = { dtype: 'int32', shape: [3, 2], data: new Int32Array(6) };
+  await t.throwsAsync(matmul(a, ints as Tensor<'float32'>), { instanceOf: TypeError, code: 'ERR_CLIPS4_DTYPE', message: 'Expected float32 for b.dtype but received int32' });
+  await t.throwsAsync(matmul(a, float32([4, 2])), {
+    instanceOf: RangeError,
+    code: 'ERR_CLIPS4_SHAPE',
+    message: 'Expected K = 3 in dimension 0 of b (shape [K, N]) but received [4, 2]',
+  });
+  await t.throwsAsync(matmul(a, { dtype: 'float32', shape: [3, 2], data: new Float32Array(5) }), {
+    code: 'ERR_CLIPS4_SHAPE',
+    message: 'Expected 6 elements in b.data for shape [3, 2] but received 5',
+  });
+  await t.throwsAsync(matmul(a, { dtype: 'float32', shape: [3, 2], data: new Float64Array(6) } as unknown as Tensor<'float32'>), {
+    code: 'ERR_CLIPS4_DTYPE',
+    message: 'Expected Float32Array for b.data (dtype float32) but received Float64Array of length 6',
+  });
+  await t.throwsAsync(matmul(a, { dtype: 'float64', shape: [3, 2], data: new Float64Array(6) } as unknown as Tensor<'float32'>), {
+    message: "Expected one of float32, float16, bfloat16, int32, int64, uint8 for b.dtype but received 'float64'",
+  });
+});
+
+test('the native side re-checks types and never reads out of bounds', (t) => {
+  const rt = native().runtime;
+  const bad = { dtype: 'float32', shape: [3, 2], data: new Float32Array(5) } as Tensor;
+  t.throws(() => rt.matmul(float32([2, 3]), bad), { instanceOf: TypeError, code: 'ERR_CLIPS4_SHAPE', message: 'Data length of b does not match its shape' });
+  const mismatched = { dtype: 'int32', shape: [1], data: new Float32Array(1) } as unknown as Tensor;
+  t.throws(() => rt.matmul(mismatched, mismatched), { code: 'ERR_CLIPS4_DTYPE', message: 'Typed array of a does not match its dtype' });
+});
+
+test('LibTorch errors arrive without a C++ backtrace and with the caller stack', async (t) => {
+  // Bypass the TypeScript checks to reach LibTorch with incompatible shapes.
+  const err = await t.throwsAsync(native().runtime.matmul(float32([2, 3]), float32([4, 2])));
+  t.is((err as Error & { code: string }).code, 'ERR_CLIPS4_NATIVE');
+  t.regex(err!.message, /cannot be multiplied|size mismatch|shapes/);
+  t.notRegex(err!.message, /Exception raised from|frame #/);
+  const viaCall = await t.throwsAsync(call(() => native().runtime.matmul(float32([2, 3]), float32([4, 2]))));
+  t.regex(viaCall!.stack ?? '', /native\.test\.ts/);
+});
+
+test('CUDA requested on a CPU-only build is a clear ERR_CLIPS4_NO_CUDA', (t) => {
+  if (versions().cuda) {
+    t.is(resolveDevice('device', 'cuda'), 'cuda:0');
+    return;
+  }
+  t.is(resolveDevice('device', 'auto'), 'cpu');
+  t.throws(() => resolveDevice('device', 'cuda'), {
+    code: 'ERR_CLIPS4_NO_CUDA',
+    message: /^device 'cuda' was requested but this LibTorch has no usable CUDA device .* Use device 'cpu' or 'auto'/,
+  });
+  t.throws(() => resolveDevice('device', 'tpu'), { message: "Expected 'cpu', 'cuda', 'cuda:N' or 'auto' for device but received 'tpu'" });
+});
+
+test('a ~2 s native computation keeps the event loop responsive', async (t) => {
+  const rt = native().runtime;
+  const probe = await rt.sgemm({ n: 1024, iterations: 10 });
+  const perIter = probe.seconds / 10;
+  const iterations = Math.max(3, Math.round(2.5 / perIter));
+  let last = performance.now();
+  let maxLag = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxLag = Math.max(maxLag, now - last - 10);
+    last = now;
+    ticks++;
+  }, 10);
+  const r = await rt.sgemm({ n: 1024, iterations });
+  clearInterval(timer);
+  t.true(r.seconds > 1, `the computation ran ${r.seconds.toFixed(2)} s`);
+  t.true(ticks > 50, `the timer fired ${ticks} times`);
+  t.true(maxLag < 50, `max event-loop lag ${maxLag.toFixed(1)} ms`);
+});
+
+test('concurrent calls each get their own result (inputs owned by the call)', async (t) => {
+  const pairs = Array.from({ length: 20 }, (_, i) => [randomMatrix(16, 8, i + 10), randomMatrix(8, 4, i + 100)] as const);
+  const promises = pairs.map(([a, b]) => matmul(a, b));
+  // Overwrite the inputs while the calls are queued: results must not change.
+  for (const [a, b] of pairs) {
+    a.data.fill(1e6);
+    b.data.fill(-1e6);
+  }
+  const results = await Promise.all(promises);
+  for (let i = 0; i < pairs.length; i++) {
+    const expect = await matmul(randomMatrix(16, 8, i + 10), randomMatrix(8, 4, i + 100));
+    t.deepEqual(Array.from(results[i].data), Array.from(expect.data));
+  }
+});
+
+test('a package without an addon gives a load error with the fixes', (t) => {
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"x"}');
+  const err = t.throws(() => loadFrom(dir), { code: 'ERR_CLIPS4_LOAD' });
+  t.regex(err!.message, /Could not load the clips4 native addon/);
+  t.regex(err!.message, /npm run build:native/);
+  t.regex(err!.message, /LIBTORCH=\/path\/to\/libtorch/);
+  t.regex(err!.message, /apt-get install libtorch-dev/);
+});
+
+test('versions() reports LibTorch and the addon', (t) => {
+  const v = versions();
+  t.regex(v.torch, /^\d+\.\d+/);
+  t.true(fs.existsSync(v.addon));
+  t.is(v.node, process.versions.node);
+});

@@ -27,8 +27,18 @@ export interface RuntimeBinding {
   sgemm(options: { n: number; iterations: number; device?: string }): Promise<{ seconds: number; gflops: number }>;
 }
 
+export interface SegmentBinding {
+  /** features [N,E,h,w] · classifier [C,E] (both normalised inside) → labels int32 [N,H,W] (+ softmax scores [N,C,H,W]). */
+  classify(
+    features: Tensor,
+    classifier: Tensor,
+    options: { height: number; width: number; logitScale?: number; denoiseThreshold?: number; scores?: boolean; device?: string },
+  ): Promise<{ labels: Tensor<'int32'>; scores?: Tensor<'float32'> }>;
+}
+
 export interface Binding {
   runtime: RuntimeBinding;
+  segment: SegmentBinding;
 }
 
 /** Root of the installed package (holds package.json, build/ or prebuilds/). */

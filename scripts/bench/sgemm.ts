@@ -1,5 +1,5 @@
 // The ceiling every other ratio is measured against: in-process float32 SGEMM at 2048².
-import { native } from '../../src/native';
+import { native } from '../../src/native.ts';
 
 export interface BenchResult {
   name: string;

@@ -1,0 +1,68 @@
+// Dense classification for inference: pixel features [N,E,h,w] against class embeddings [C,E]
+// (both L2-normalised here), logits upsampled bilinearly to the output size, argmax per pixel.
+// Optional MaskCLIP refinements (prompt denoising) are applied at feature resolution.
+#include "async.h"
+#include "device.h"
+#include "tensor_ops.h"
+#include "registry.h"
+#include "tensor_js.h"
+
+namespace clips4 {
+namespace {
+
+struct ClassifyOptions {
+  int64_t height = 0, width = 0;
+  double logitScale = 100.0;
+  // Prompt denoising (MaskCLIP): a class whose max probability over all pixels of an image is below
+  // this threshold is removed from that image (0 = off).
+  double denoiseThreshold = 0.0;
+  bool withScores = false;
+  std::string device = "cpu";
+};
+
+Napi::Value Classify(const Napi::CallbackInfo& info) {
+  return Guarded(info, "segment.classify", [&]() -> Napi::Value {
+    at::Tensor features = TensorFromJs(info[0], "features");
+    at::Tensor classifier = TensorFromJs(info[1], "classifier");
+    Napi::Object o = GetObject(info, 2, "options");
+    ClassifyOptions opt;
+    opt.height = static_cast<int64_t>(GetNumber(o, "height", 0));
+    opt.width = static_cast<int64_t>(GetNumber(o, "width", 0));
+    opt.logitScale = GetNumber(o, "logitScale", 100.0);
+    opt.denoiseThreshold = GetNumber(o, "denoiseThreshold", 0.0);
+    opt.withScores = GetBool(o, "scores", false);
+    opt.device = GetString(o, "device", "cpu");
+    return RunAsync(info.Env(), "segment.classify", [features, classifier, opt]() -> Producer {
+      c10::Device dev = ParseDevice(opt.device);
+      at::Tensor f = L2Normalize(features.to(dev).to(at::kFloat), 1);
+      at::Tensor c = L2Normalize(classifier.to(dev).to(at::kFloat), 1);
+      // logits [N,C,h,w] = scale · <f, c>
+      at::Tensor logits = at::einsum("nehw,ce->nchw", {f, c}) * opt.logitScale;
+      if (opt.denoiseThreshold > 0) {
+        at::Tensor prob = at::softmax(logits, 1);
+        at::Tensor keep = std::get<0>(prob.flatten(2).max(2)) >= opt.denoiseThreshold;  // [N,C]
+        logits = at::where(keep.unsqueeze(-1).unsqueeze(-1), logits, at::full({}, -100.0, logits.options()));
+      }
+      int64_t H = opt.height > 0 ? opt.height : logits.size(2);
+      int64_t W = opt.width > 0 ? opt.width : logits.size(3);
+      if (H != logits.size(2) || W != logits.size(3)) {
+        logits = at::upsample_bilinear2d(logits, {H, W}, /*align_corners=*/false);
+      }
+      at::Tensor labels = PrepareForJs(logits.argmax(1).to(at::kInt));
+      at::Tensor scores = opt.withScores ? PrepareForJs(at::softmax(logits, 1)) : at::Tensor();
+      return [labels, scores](Napi::Env env) -> Napi::Value {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("labels", TensorToJs(env, labels));
+        if (scores.defined()) r.Set("scores", TensorToJs(env, scores));
+        return r;
+      };
+    });
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) { Export(env, exports, "segment", "classify", Classify); }
+
+}  // namespace
+}  // namespace clips4
+
+CLIPS4_MODULE(segment_ops, clips4::Init);

@@ -1,0 +1,148 @@
+// The Segmenter: language-driven segmentation of any images with any class names. Inputs are
+// decoded and resized (shorter side → `size`, sides rounded to the encoder's multiple), concurrent
+// calls are micro-batched per processed size, and each image is classified at its input size.
+import { clips4Error, ErrorCodes, invalidParameter } from '../errors';
+import { loadImage, type ImageInput, type RawImage } from '../image/load';
+import { normalizeImages } from '../image/normalize';
+import { resizeKeepAspect } from '../image/resize';
+import { call, native } from '../native';
+import { type Tensor } from '../tensor';
+import { boolean, integer, number, optionsObject, onlyKeys, opt, string, stringArray } from '../validate';
+import { MicroBatcher } from './batcher';
+import type { Encoder, TextSide } from './encoder';
+
+export interface SegmenterOptions {
+  /** Processing size: the shorter side of each image before encoding (default 448). */
+  size?: number;
+  /** Micro-batching: images per native call, how long a request may wait for others, batches at once. */
+  batchSize?: number;
+  maxWaitMs?: number;
+  concurrency?: number;
+  device?: string;
+}
+
+export interface SegmentOptions {
+  classes: string[];
+  templates?: string[];
+  /** A class name that takes label 0 (e.g. 'background'); other classes start at 1. */
+  background?: string;
+  /** Pixels whose best class probability is below this become background (or 255 without one). */
+  threshold?: number;
+  /** MaskCLIP prompt denoising: drop classes whose max probability in the image is below this. */
+  denoise?: number;
+  scores?: boolean;
+}
+
+export interface Segmentation {
+  /** Class index per pixel at the input size (row-major); 255 = unassigned. */
+  labels: Uint16Array;
+  width: number;
+  height: number;
+  classes: string[];
+  /** Per-class probabilities [C,H,W] when asked for. */
+  scores?: Float32Array;
+}
+
+const segmenterKeys = ['size', 'batchSize', 'maxWaitMs', 'concurrency', 'device'] as const;
+const segmentKeys = ['classes', 'templates', 'background', 'threshold', 'denoise', 'scores'] as const;
+
+interface Job {
+  tensor: Tensor<'float32'>;
+}
+
+export class Segmenter {
+  readonly size: number;
+  readonly device: string;
+  private readonly batcher: MicroBatcher<Job, Tensor<'float32'>>;
+
+  constructor(
+    readonly encoder: Encoder,
+    readonly text: TextSide,
+    options: SegmenterOptions = {},
+  ) {
+    const o = optionsObject('options', options);
+    onlyKeys('options', o, segmenterKeys);
+    this.size = opt(o, 'size', 448, (n, v) => integer(n, v, 16, 8192));
+    this.device = opt(o, 'device', 'cpu', string);
+    this.batcher = new MicroBatcher((jobs) => this.encodeBatch(jobs), {
+      batchSize: opt(o, 'batchSize', 4, (n, v) => integer(n, v, 1, 1024)),
+      maxWaitMs: opt(o, 'maxWaitMs', 5, (n, v) => number(n, v, 0, 60000)),
+      concurrency: opt(o, 'concurrency', 1, (n, v) => integer(n, v, 1, 64)),
+    });
+  }
+
+  /** Requests waiting to be batched, and batches running. */
+  get queueLength(): number {
+    return this.batcher.queueLength;
+  }
+  get inFlight(): number {
+    return this.batcher.inFlight;
+  }
+
+  private async encodeBatch(jobs: Job[]): Promise<Tensor<'float32'>[]> {
+    const [, c, h, w] = jobs[0].tensor.shape;
+    const per = c * h * w;
+    const batch: Tensor<'float32'> = { dtype: 'float32', shape: [jobs.length, c, h, w], data: new Float32Array(per * jobs.length) };
+    jobs.forEach((j, i) => batch.data.set(j.tensor.data, i * per));
+    const feats = await this.encoder.encode(batch);
+    const [n, e, fh, fw] = feats.shape;
+    if (n !== jobs.length) throw clips4Error(ErrorCodes.native, `encoder returned ${n} feature maps for ${jobs.length} images`);
+    const fper = e * fh * fw;
+    return jobs.map((_, i) => ({ dtype: 'float32', shape: [1, e, fh, fw], data: feats.data.slice(i * fper, (i + 1) * fper) }));
+  }
+
+  private async prepare(input: ImageInput): Promise<{ image: RawImage; tensor: Tensor<'float32'> }> {
+    const image = await loadImage(input);
+    const resized = await resizeKeepAspect(image, { shorter: this.size, multipleOf: this.encoder.multipleOf });
+    return { image, tensor: normalizeImages([resized], { mean: this.encoder.mean, std: this.encoder.std }) };
+  }
+
+  /** Dense embeddings [1,E,h,w] of one image (micro-batched with concurrent calls). */
+  async embed(input: ImageInput): Promise<Tensor<'float32'>> {
+    const { tensor } = await this.prepare(input);
+    return this.batcher.submit(tensor.shape.join('x'), { tensor });
+  }
+
+  /** Segments one image or several (results in input order). */
+  async segment(inputs: ImageInput, options: SegmentOptions): Promise<Segmentation>;
+  async segment(inputs: ImageInput[], options: SegmentOptions): Promise<Segmentation[]>;
+  async segment(inputs: ImageInput | ImageInput[], options: SegmentOptions): Promise<Segmentation | Segmentation[]> {
+    const o = optionsObject('options', options);
+    onlyKeys('options', o, segmentKeys);
+    const classes = stringArray('options.classes', o.classes, 1);
+    const templates = o.templates === undefined ? undefined : stringArray('options.templates', o.templates, 1);
+    const background = o.background === undefined ? undefined : string('options.background', o.background);
+    const threshold = o.threshold === undefined ? 0 : number('options.threshold', o.threshold, 0, 1);
+    const denoise = o.denoise === undefined ? 0 : number('options.denoise', o.denoise, 0, 1);
+    const wantScores = o.scores === undefined ? false : boolean('options.scores', o.scores);
+    const names = background ? [background, ...classes] : classes;
+    if (new Set(names).size !== names.length) throw invalidParameter('options.classes', 'distinct class names', names.join(', '));
+    const classifierPromise = this.text.textClassifier(names, templates ? { templates } : undefined);
+    const many = Array.isArray(inputs);
+    const list = many ? inputs : [inputs];
+    const results = await Promise.all(
+      list.map(async (input) => {
+        const { image, tensor } = await this.prepare(input);
+        const feats = await this.batcher.submit(tensor.shape.join('x'), { tensor });
+        const classifier = await classifierPromise;
+        const r = await call(() =>
+          native().segment.classify(feats, classifier, { height: image.height, width: image.width, denoiseThreshold: denoise, scores: wantScores || threshold > 0, device: this.device }),
+        );
+        const labels = new Uint16Array(r.labels.data as Int32Array);
+        if (threshold > 0 && r.scores) {
+          const plane = image.width * image.height;
+          const s = r.scores.data as Float32Array;
+          for (let p = 0; p < plane; p++) {
+            let best = 0;
+            for (let c = 0; c < names.length; c++) best = Math.max(best, s[c * plane + p]);
+            if (best < threshold) labels[p] = background ? 0 : 255;
+          }
+        }
+        const out: Segmentation = { labels, width: image.width, height: image.height, classes: names };
+        if (wantScores && r.scores) out.scores = r.scores.data as Float32Array;
+        return out;
+      }),
+    );
+    return many ? results : results[0];
+  }
+}

@@ -1,0 +1,102 @@
+// The Segmenter's pipeline (decode, resize, micro-batching, classification at input size) with a
+// transparent encoder: features are mean colours of 8×8 cells, class embeddings are colours.
+import test from 'ava';
+import sharp from 'sharp';
+import { CLIP_MEAN, CLIP_STD } from '../src/image';
+import type { Encoder, TextSide } from '../src/infer/encoder';
+import { Segmenter } from '../src/infer/segmenter';
+import type { Tensor } from '../src/tensor';
+
+const colours: Record<string, [number, number, number]> = { red: [1, 0, 0], green: [0, 1, 0], blue: [0, 0, 1] };
+
+function colourEncoder(calls: number[]): Encoder {
+  return {
+    multipleOf: 8,
+    mean: CLIP_MEAN,
+    std: CLIP_STD,
+    async encode(images) {
+      calls.push(images.shape[0]);
+      const [n, , h, w] = images.shape;
+      const fh = h / 8;
+      const fw = w / 8;
+      const out: Tensor<'float32'> = { dtype: 'float32', shape: [n, 3, fh, fw], data: new Float32Array(n * 3 * fh * fw) };
+      for (let b = 0; b < n; b++) {
+        for (let c = 0; c < 3; c++) {
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < w; x++) {
+              const v = images.data[((b * 3 + c) * h + y) * w + x] * CLIP_STD[c] + CLIP_MEAN[c];
+              out.data[((b * 3 + c) * fh + (y >> 3)) * fw + (x >> 3)] += v / 64;
+            }
+          }
+        }
+      }
+      return out;
+    },
+  };
+}
+
+const text: TextSide = {
+  async textClassifier(names) {
+    const data = new Float32Array(names.length * 3);
+    names.forEach((n, i) => data.set(colours[n] ?? [1, 1, 1], i * 3));
+    return { dtype: 'float32', shape: [names.length, 3], data };
+  },
+};
+
+// Left part red, right part green, with a width that is not a multiple of 8.
+async function twoColour(width: number, height: number, split: number): Promise<Buffer> {
+  const px = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) px.set(x < split ? [230, 20, 20] : [20, 230, 20], (y * width + x) * 3);
+  return sharp(px, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+test('labels come back at the input size and follow the image content', async (t) => {
+  const seg = new Segmenter(colourEncoder([]), text, { size: 64 });
+  const img = await twoColour(100, 60, 40);
+  const r = await seg.segment(img, { classes: ['red', 'green', 'blue'] });
+  t.is(r.width, 100);
+  t.is(r.height, 60);
+  t.deepEqual(r.classes, ['red', 'green', 'blue']);
+  let wrong = 0;
+  for (let y = 0; y < 60; y++) for (let x = 0; x < 100; x++) if (Math.abs(x - 40) > 6 && r.labels[y * 100 + x] !== (x < 40 ? 0 : 1)) wrong++;
+  t.is(wrong, 0);
+});
+
+test('background, threshold and scores', async (t) => {
+  const seg = new Segmenter(colourEncoder([]), text, { size: 32 });
+  const img = await twoColour(32, 32, 16);
+  const r = await seg.segment(img, { classes: ['red', 'blue'], background: 'green', scores: true });
+  t.deepEqual(r.classes, ['green', 'red', 'blue']);
+  t.is(r.labels[0], 1);
+  t.is(r.labels[31], 0);
+  t.is(r.scores!.length, 3 * 32 * 32);
+  const sum = r.scores![0] + r.scores![1024] + r.scores![2048];
+  t.true(Math.abs(sum - 1) < 1e-5);
+  await t.throwsAsync(seg.segment(img, { classes: [] }), { message: /Expected an array of at least 1 string/ });
+  await t.throwsAsync(seg.segment(img, { classes: ['red'], colour: 1 } as never), { message: /options.colour/ });
+});
+
+test('100 concurrent calls are micro-batched and equal sequential results', async (t) => {
+  const calls: number[] = [];
+  const seg = new Segmenter(colourEncoder(calls), text, { size: 32, batchSize: 8, maxWaitMs: 20 });
+  const images = await Promise.all(Array.from({ length: 100 }, (_, i) => twoColour(32 + (i % 2) * 8, 32, 4 + (i % 25))));
+  const sequential = [];
+  for (const img of images) sequential.push(await seg.segment(img, { classes: ['red', 'green'] }));
+  t.true(calls.every((n) => n === 1), 'sequential calls run one image at a time');
+  calls.length = 0;
+  let maxLag = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxLag = Math.max(maxLag, now - last - 5);
+    last = now;
+  }, 5);
+  const concurrent = await Promise.all(images.map((img) => seg.segment(img, { classes: ['red', 'green'] })));
+  clearInterval(timer);
+  t.true(Math.max(...calls) > 1, `batches of ${calls.join(',')}`);
+  t.true(calls.every((n) => n <= 8));
+  t.is(calls.reduce((a, b) => a + b, 0), 100);
+  for (let i = 0; i < 100; i++) t.deepEqual(concurrent[i].labels, sequential[i].labels);
+  t.is(seg.queueLength, 0);
+  t.true(maxLag < 200, `event loop lag ${maxLag.toFixed(0)} ms`);
+});

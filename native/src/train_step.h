@@ -1,0 +1,67 @@
+// One CLIP-S4 training step (paper §3, REFERENCE §4), device-agnostic:
+//   pixel embeddings → k-means segments per view, split by region → segment embeddings v_s
+//   L_t pixel-segment contrastive (positives: segments of the same region of the same image in
+//       either view; negatives: other segments of the batch + memory bank)
+//   L_e = 1 − cos(v_s, i_s) with i_s the mean of CLIP's dense features over the segment
+//   L_s = CE(softmax(cos(v_s, C)/T), argmax_l cos(i_s, c_l)), C = known ∪ unknown prototypes
+//   L_u updates the unknown prototypes towards the segments CLIP assigns to them.
+// MaskCLIP+ baseline: per-pixel CE against CLIP's argmax over the known classes' text embeddings.
+#pragma once
+
+#include <deque>
+#include <string>
+
+#include <torch/torch.h>
+
+namespace clips4 {
+
+struct StepConfig {
+  int64_t gridY = 6, gridX = 6, kmeansIterations = 10;
+  double locationWeight = 1.0;
+  double kappa = 10.0;
+  bool useContrastive = true, useEmbedding = true, useSemantic = true, maskclipPlus = false;
+  double weightContrastive = 1.0, weightEmbedding = 1.0, weightSemantic = 1.0;
+  double semanticTemperature = 0.1;
+  std::string lossImpl = "tiled";
+};
+
+// A batch of 2B views: view v of image b is row v*B + b. Regions are unique per image and shared by
+// both of its views; ignore marks padding; clip holds CLIP's dense features transformed like the view.
+struct StepBatch {
+  at::Tensor images;   // [2B,3,S,S] float32, normalised
+  at::Tensor regions;  // [2B,S,S] int32
+  at::Tensor ignore;   // [2B,S,S] uint8 (1 = ignore)
+  at::Tensor clip;     // [2B,E,s,s] float32
+  int64_t pairs = 0;   // B
+};
+
+struct StepLosses {
+  at::Tensor total;         // differentiable w.r.t. the network
+  at::Tensor unknownLoss;   // differentiable w.r.t. the unknown prototypes (undefined when none)
+  at::Tensor segments;      // [P,d] detached segment embeddings (for the memory bank)
+  double contrastive = 0, embedding = 0, semantic = 0, unknown = 0, avgsim = 0;
+  int64_t numSegments = 0;
+};
+
+// Computes the losses of one step from the network's embeddings [2B,d,h,w] (L2-normalised).
+// `known` [K,E] and `unknown` [U,E] are the prototypes (unknown may require grad); `bank` [M,d]
+// holds earlier segment embeddings (may be empty); `knownText` [K,E] is used by MaskCLIP+ only.
+StepLosses ComputeStepLosses(const at::Tensor& embeddings, const StepBatch& batch, const at::Tensor& known,
+                             const at::Tensor& unknown, const at::Tensor& bank, const at::Tensor& knownText,
+                             const StepConfig& config);
+
+// FIFO of detached segment embeddings from the previous `batches` steps.
+class MemoryBank {
+ public:
+  explicit MemoryBank(int64_t batches = 2) : batches_(batches) {}
+  void Push(const at::Tensor& segments);
+  at::Tensor All(int64_t dim, const at::TensorOptions& options) const;
+  std::deque<at::Tensor>& entries() { return entries_; }
+  int64_t batches() const { return batches_; }
+
+ private:
+  int64_t batches_;
+  std::deque<at::Tensor> entries_;
+};
+
+}  // namespace clips4

@@ -1,0 +1,232 @@
+// The trainer's native state: network, SGD with momentum, unknown prototypes, memory bank,
+// iteration counter. TypeScript drives it one asynchronous step at a time and saves/restores the
+// whole state for checkpoints (bit-identical resume on the same device and thread count).
+#include <chrono>
+#include <mutex>
+
+#include "async.h"
+#include "device.h"
+#include "handle.h"
+#include "registry.h"
+#include "tensor_js.h"
+#include "tensor_ops.h"
+#include "train_net.h"
+#include "train_step.h"
+
+namespace clips4 {
+namespace {
+
+struct Trainer {
+  static constexpr napi_type_tag kTag = {0x51d0c3a2b4e54f66ULL, 0x8b7c6d5e4f3a2b1cULL};
+  std::shared_ptr<EmbeddingNet> net;
+  StepConfig step;
+  double momentum = 0.9, weightDecay = 1e-3, unknownLr = 0.1;
+  c10::Device device = c10::Device(c10::kCPU);
+  at::Tensor known, unknown, knownText;
+  std::map<std::string, at::Tensor> momentumBuffers;
+  MemoryBank bank{2};
+  int64_t iteration = 0;
+  std::mutex mutex;  // one step (or state read/write) at a time
+};
+
+// SGD with momentum and weight decay, as torch.optim.SGD (dampening 0, no Nesterov); the momentum
+// buffers are ours so that checkpoints hold them exactly.
+void SgdUpdate(Trainer& t, double lr) {
+  torch::NoGradGuard ng;
+  for (auto& item : t.net->Module().named_parameters(/*recurse=*/true)) {
+    auto& p = item.value();
+    if (!p.grad().defined()) continue;
+    auto g = p.grad();
+    if (t.weightDecay != 0) g = g.add(p, t.weightDecay);
+    auto it = t.momentumBuffers.find(item.key());
+    if (it == t.momentumBuffers.end()) {
+      it = t.momentumBuffers.emplace(item.key(), g.clone()).first;
+    } else {
+      it->second.mul_(t.momentum).add_(g);
+    }
+    p.add_(it->second, -lr);
+    p.mutable_grad() = at::Tensor();
+  }
+}
+
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  return Guarded(info, "trainer.create", [&]() -> Napi::Value {
+    auto net = UnwrapHandle<EmbeddingNet>(info[0], "model");
+    Napi::Object o = GetObject(info, 1, "options");
+    auto t = std::make_shared<Trainer>();
+    t->net = net;
+    t->device = ParseDevice(GetString(o, "device", "cpu"));
+    auto grid = GetIntArray(o, "grid");
+    if (grid.size() == 2) {
+      t->step.gridY = grid[0];
+      t->step.gridX = grid[1];
+    }
+    t->step.kmeansIterations = static_cast<int64_t>(GetNumber(o, "kmeansIterations", 10));
+    t->step.locationWeight = GetNumber(o, "locationWeight", 1.0);
+    t->step.kappa = GetNumber(o, "kappa", 10.0);
+    t->step.useContrastive = GetBool(o, "contrastive", true);
+    t->step.useEmbedding = GetBool(o, "embedding", true);
+    t->step.useSemantic = GetBool(o, "semantic", true);
+    t->step.maskclipPlus = GetBool(o, "maskclipPlus", false);
+    t->step.weightContrastive = GetNumber(o, "weightContrastive", 1.0);
+    t->step.weightEmbedding = GetNumber(o, "weightEmbedding", 1.0);
+    t->step.weightSemantic = GetNumber(o, "weightSemantic", 1.0);
+    t->step.semanticTemperature = GetNumber(o, "semanticTemperature", 0.1);
+    t->step.lossImpl = GetString(o, "lossImpl", "tiled");
+    t->momentum = GetNumber(o, "momentum", 0.9);
+    t->weightDecay = GetNumber(o, "weightDecay", 1e-3);
+    t->unknownLr = GetNumber(o, "unknownLr", 0.1);
+    t->bank = MemoryBank(static_cast<int64_t>(GetNumber(o, "bankBatches", 2)));
+    t->known = OptionalTensorFromJs(o.Get("known"), "known");
+    t->unknown = OptionalTensorFromJs(o.Get("unknown"), "unknown");
+    t->knownText = OptionalTensorFromJs(o.Get("knownText"), "knownText");
+    auto dev = t->device;
+    if (t->known.defined()) t->known = L2Normalize(t->known.to(dev), 1);
+    if (t->knownText.defined()) t->knownText = t->knownText.to(dev);
+    if (t->unknown.defined()) t->unknown = L2Normalize(t->unknown.to(dev), 1);
+    t->net->Module().to(dev);
+    return WrapHandle(info.Env(), t);
+  });
+}
+
+Napi::Value Step(const Napi::CallbackInfo& info) {
+  return Guarded(info, "trainer.step", [&]() -> Napi::Value {
+    auto t = UnwrapHandle<Trainer>(info[0], "trainer");
+    Napi::Object b = GetObject(info, 1, "batch");
+    StepBatch batch;
+    batch.images = TensorFromJs(b.Get("images"), "batch.images");
+    batch.regions = TensorFromJs(b.Get("regions"), "batch.regions");
+    batch.ignore = TensorFromJs(b.Get("ignore"), "batch.ignore");
+    batch.clip = TensorFromJs(b.Get("clip"), "batch.clip");
+    batch.pairs = static_cast<int64_t>(GetNumber(b, "pairs", 0));
+    double lr = GetNumber(GetObject(info, 2, "options"), "lr", 1e-3);
+    return RunAsync(
+        info.Env(), "trainer.step",
+        [t, batch, lr]() -> Producer {
+          std::lock_guard<std::mutex> lock(t->mutex);
+          auto t0 = std::chrono::steady_clock::now();
+          auto& module = t->net->Module();
+          module.train();
+          if (t->unknown.defined()) t->unknown.set_requires_grad(true);
+          auto images = batch.images.to(t->device);
+          auto emb = t->net->Forward(images);
+          auto bank = t->bank.All(emb.size(1), emb.options());
+          StepLosses l = ComputeStepLosses(emb, batch, t->known, t->unknown, bank, t->knownText, t->step);
+          double loss = l.total.item<double>();
+          if (!std::isfinite(loss)) {
+            throw NativeError(code::kState, "the training loss is " + std::to_string(loss) + " at iteration " +
+                                                std::to_string(t->iteration + 1) + "; parameters were not updated");
+          }
+          module.zero_grad();
+          if (l.total.requires_grad()) l.total.backward();
+          SgdUpdate(*t, lr);
+          if (l.unknownLoss.defined()) {
+            auto g = torch::autograd::grad({l.unknownLoss}, {t->unknown})[0];
+            torch::NoGradGuard ng;
+            t->unknown = L2Normalize(t->unknown.detach() - t->unknownLr * g, 1);
+          }
+          if (t->unknown.defined()) t->unknown = t->unknown.detach();
+          t->bank.Push(l.segments);
+          t->iteration += 1;
+          double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          int64_t iteration = t->iteration;
+          return [l, loss, seconds, iteration](Napi::Env env) -> Napi::Value {
+            Napi::Object r = Napi::Object::New(env);
+            r.Set("iteration", iteration);
+            r.Set("loss", loss);
+            r.Set("contrastive", l.contrastive);
+            r.Set("embedding", l.embedding);
+            r.Set("semantic", l.semantic);
+            r.Set("unknown", l.unknown);
+            r.Set("avgsim", l.avgsim);
+            r.Set("segments", static_cast<double>(l.numSegments));
+            r.Set("seconds", seconds);
+            return r;
+          };
+        },
+        GradMode::kGrad);
+  });
+}
+
+// state(trainer) → {model, momentum, unknown?, bank: [tensors], iteration}: everything a checkpoint holds.
+Napi::Value State(const Napi::CallbackInfo& info) {
+  return Guarded(info, "trainer.state", [&]() -> Napi::Value {
+    auto t = UnwrapHandle<Trainer>(info[0], "trainer");
+    return RunAsync(info.Env(), "trainer.state", [t]() -> Producer {
+      std::lock_guard<std::mutex> lock(t->mutex);
+      StateDict model;
+      for (auto& p : t->net->Module().named_parameters(true)) model.emplace(p.key(), PrepareForJs(p.value()));
+      for (auto& b : t->net->Module().named_buffers(true)) model.emplace(b.key(), PrepareForJs(b.value()));
+      StateDict momentum = PrepareStateDictForJs(t->momentumBuffers);
+      StateDict extra;
+      if (t->unknown.defined()) extra.emplace("unknown", PrepareForJs(t->unknown));
+      if (t->known.defined()) extra.emplace("known", PrepareForJs(t->known));
+      int i = 0;
+      for (auto& e : t->bank.entries()) extra.emplace("bank." + std::to_string(i++), PrepareForJs(e));
+      int64_t iteration = t->iteration;
+      return [model, momentum, extra, iteration](Napi::Env env) -> Napi::Value {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("model", StateDictToJs(env, model));
+        r.Set("momentum", StateDictToJs(env, momentum));
+        r.Set("extra", StateDictToJs(env, extra));
+        r.Set("iteration", static_cast<double>(iteration));
+        return r;
+      };
+    }, GradMode::kNoGrad);
+  });
+}
+
+// restore(trainer, {model, momentum, extra, iteration}).
+Napi::Value Restore(const Napi::CallbackInfo& info) {
+  return Guarded(info, "trainer.restore", [&]() -> Napi::Value {
+    auto t = UnwrapHandle<Trainer>(info[0], "trainer");
+    Napi::Object s = GetObject(info, 1, "state");
+    StateDict model = StateDictFromJs(s.Get("model"), "state.model");
+    StateDict momentum = StateDictFromJs(s.Get("momentum"), "state.momentum");
+    StateDict extra = StateDictFromJs(s.Get("extra"), "state.extra");
+    int64_t iteration = static_cast<int64_t>(GetNumber(s, "iteration", 0));
+    return RunAsync(info.Env(), "trainer.restore", [t, model, momentum, extra, iteration]() -> Producer {
+      std::lock_guard<std::mutex> lock(t->mutex);
+      torch::NoGradGuard ng;
+      auto& m = t->net->Module();
+      std::vector<std::string> missing;
+      auto assign = [&](const std::string& key, at::Tensor& target) {
+        auto it = model.find(key);
+        if (it == model.end()) {
+          missing.push_back(key);
+          return;
+        }
+        if (it->second.sizes() != target.sizes())
+          throw NativeError(code::kWeights, "checkpoint tensor '" + key + "' has the wrong shape");
+        target.copy_(it->second);
+      };
+      for (auto& p : m.named_parameters(true)) assign(p.key(), p.value());
+      for (auto& b : m.named_buffers(true)) assign(b.key(), b.value());
+      if (!missing.empty()) throw NativeError(code::kWeights, "checkpoint lacks model tensor '" + missing[0] + "'");
+      t->momentumBuffers.clear();
+      for (auto& [k, v] : momentum) t->momentumBuffers.emplace(k, v.to(t->device).clone());
+      t->bank.entries().clear();
+      for (int i = 0;; ++i) {
+        auto it = extra.find("bank." + std::to_string(i));
+        if (it == extra.end()) break;
+        t->bank.entries().push_back(it->second.to(t->device));
+      }
+      if (extra.count("unknown")) t->unknown = extra.at("unknown").to(t->device);
+      if (extra.count("known")) t->known = extra.at("known").to(t->device);
+      t->iteration = iteration;
+      return [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
+    }, GradMode::kNoGrad);
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "trainer", "create", Create);
+  Export(env, exports, "trainer", "step", Step);
+  Export(env, exports, "trainer", "state", State);
+  Export(env, exports, "trainer", "restore", Restore);
+}
+
+}  // namespace
+}  // namespace clips4
+
+CLIPS4_MODULE(train_state, clips4::Init);

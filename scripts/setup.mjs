@@ -20,7 +20,7 @@ function run(cmd, args, opts = {}) {
 }
 
 // 1. System packages.
-const packages = ['libtorch-dev', 'libopenblas0-pthread', 'cmake', 'g++', 'ccache'];
+const packages = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'cmake', 'g++', 'ccache'];
 const haveDpkg = spawnSync('dpkg-query', ['--version'], { stdio: 'ignore' }).status === 0;
 if (haveDpkg && !process.env.LIBTORCH && !process.env.Torch_DIR) {
   const missing = packages.filter((p) => {

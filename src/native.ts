@@ -36,9 +36,45 @@ export interface SegmentBinding {
   ): Promise<{ labels: Tensor<'int32'>; scores?: Tensor<'float32'> }>;
 }
 
+/** Present when LibTorch has c10d + Gloo (versions().distributed). */
+export interface DistBinding {
+  /** Rendezvous at addr:port (rank 0 hosts the store) and create a Gloo process group. */
+  init(options: { rank: number; worldSize: number; addr: string; port: number; timeoutMs?: number }): Promise<Handle>;
+  /** Element-wise sum over all ranks. */
+  allReduce(group: Handle, tensor: Tensor): Promise<Tensor>;
+}
+
+export interface TrainerBinding {
+  create(model: Handle, options: Record<string, unknown>): Handle;
+  step(trainer: Handle, batch: { images: Tensor; regions: Tensor; ignore: Tensor; clip: Tensor; pairs: number }, options: { lr: number }): Promise<StepMetrics>;
+  state(trainer: Handle): Promise<TrainerState>;
+  restore(trainer: Handle, state: TrainerState): Promise<void>;
+}
+
+export interface StepMetrics {
+  iteration: number;
+  loss: number;
+  contrastive: number;
+  embedding: number;
+  semantic: number;
+  unknown: number;
+  avgsim: number;
+  segments: number;
+  seconds: number;
+}
+
+export interface TrainerState {
+  model: Record<string, Tensor>;
+  momentum: Record<string, Tensor>;
+  extra: Record<string, Tensor>;
+  iteration: number;
+}
+
 export interface Binding {
   runtime: RuntimeBinding;
   segment: SegmentBinding;
+  trainer: TrainerBinding;
+  dist?: DistBinding;
 }
 
 /** Root of the installed package (holds package.json, build/ or prebuilds/). */

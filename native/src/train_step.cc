@@ -15,7 +15,7 @@ at::Tensor NearestResize(const at::Tensor& map, int64_t h, int64_t w) {
 
 // Spherical k-means on [embedding, locationWeight·(y,x)] with grid initialisation; all views at once.
 at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const StepConfig& c) {
-  const int64_t V = emb.size(0), D = emb.size(1), H = emb.size(2), W = emb.size(3);
+  const int64_t V = emb.size(0), H = emb.size(2), W = emb.size(3);
   const int64_t K = c.gridY * c.gridX;
   auto opts = emb.options();
   auto ys = (at::arange(H, opts) + 0.5) / H - 0.5;
@@ -23,8 +23,8 @@ at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const S
   auto loc = at::stack({ys.view({H, 1}).expand({H, W}), xs.view({1, W}).expand({H, W})}, 0) * c.locationWeight;
   auto feats = at::cat({emb, loc.unsqueeze(0).expand({V, 2, H, W})}, 1);
   feats = L2Normalize(feats, 1).flatten(2).transpose(1, 2);  // [V,HW,D+2]
-  auto gy = (at::arange(H, opts.dtype(at::kLong)) * c.gridY) / H;
-  auto gx = (at::arange(W, opts.dtype(at::kLong)) * c.gridX) / W;
+  auto gy = at::div(at::arange(H, opts.dtype(at::kLong)) * c.gridY, H, "floor");
+  auto gx = at::div(at::arange(W, opts.dtype(at::kLong)) * c.gridX, W, "floor");
   auto labels = (gy.view({H, 1}) * c.gridX + gx.view({1, W})).flatten().unsqueeze(0).expand({V, H * W}).contiguous();
   auto valid = (ignore.flatten(1) == 0).to(feats.scalar_type()).unsqueeze(-1);  // [V,HW,1]
   for (int64_t it = 0; it < c.kmeansIterations; ++it) {

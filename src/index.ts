@@ -5,3 +5,4 @@ export { resolveDevice, setThreads, getThreads, versions, doctor, type Device } 
 export * as safetensors from './safetensors';
 export * from './image';
 export { matmul } from './ops';
+export * from './world';

@@ -1,5 +1,6 @@
 // Every CLI command, one import per line.
 import type { Command } from '../command';
 import { doctor } from './doctor';
+import { worldGenerate } from './world-generate';
 
-export const commands: Command[] = [doctor];
+export const commands: Command[] = [doctor, worldGenerate];

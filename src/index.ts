@@ -6,3 +6,7 @@ export * as safetensors from './safetensors';
 export * from './image';
 export { matmul } from './ops';
 export * from './world';
+export { Clip, readClipWeights, type ClipInfo, type DenseVariant } from './clip/clip';
+export { tokenize, loadTokenizer, BpeTokenizer, WordTokenizer, type Tokenizer } from './clip/tokenizer';
+export { promptTemplates, classNames, contextFolds } from './clip/templates';
+export { Segmenter, type Segmentation, type SegmentOptions } from './infer/segmenter';

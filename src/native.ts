@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { clips4Error, ErrorCodes } from './errors';
 import type { Tensor } from './tensor';
+import type { ClipBinding } from './clip/clip';
 
 /** Opaque handle to a native object (model, trainer state…); only native code reads it. */
 export type Handle = { readonly __clips4Handle: unique symbol };
@@ -76,6 +77,7 @@ export interface Binding {
   runtime: RuntimeBinding;
   segment: SegmentBinding;
   trainer: TrainerBinding;
+  clip: ClipBinding;
   dist?: DistBinding;
 }
 

@@ -1,0 +1,233 @@
+// The Clip class: load OpenAI/Hugging Face/TorchScript CLIP weights (or a small CLIP trained by the
+// project), encode images and texts, build prompt-ensemble text classifiers, and compute dense
+// per-patch features (MaskCLIP and the training-free variants).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { clips4Error, ErrorCodes } from '../errors';
+import { call, native, type Handle } from '../native';
+import * as safetensors from '../safetensors';
+import { checkTensor, type Tensor } from '../tensor';
+import { boolean, integer, oneOf, optionsObject, onlyKeys, opt, string, stringArray } from '../validate';
+import { resolveDevice } from '../runtime';
+import { fromHuggingFace, isHuggingFaceClip } from './hf';
+import { promptTemplates } from './templates';
+import { loadTokenizer, tokenize, defaultTokenizer, type Tokenizer } from './tokenizer';
+
+export interface ClipInfo {
+  kind: 'vit' | 'resnet';
+  embedDim: number;
+  imageResolution: number;
+  visionWidth: number;
+  visionHeads: number;
+  visionLayers?: number;
+  patchSize?: number;
+  resnetLayers?: number[];
+  contextLength: number;
+  vocabSize: number;
+  textWidth: number;
+  textHeads: number;
+  textLayers: number;
+}
+
+export type DenseVariant = 'maskclip' | 'clearclip' | 'sclip' | 'naclip';
+
+export interface ClipLoadOptions {
+  device?: string;
+  dtype?: 'float32' | 'float16';
+  /** Tokenizer: a BPE .txt.gz, a Hugging Face folder, a word-vocab JSON, or a Tokenizer. Default: a
+   *  `<weights>.tokenizer.json` beside the weights, else CLIP's BPE. */
+  vocab?: string | Tokenizer;
+  /** Round weights as OpenAI's build_model does before running in float32 (default true). */
+  openaiRounding?: boolean;
+}
+
+export interface ClipBinding {
+  load(weights: Record<string, Tensor>, options: { device: string; dtype: string; openaiRounding: boolean }): Promise<{ handle: Handle; info: ClipInfo }>;
+  create(config: Partial<ClipInfo>, options: { device: string; seed: number }): Promise<{ handle: Handle; info: ClipInfo }>;
+  encodeImage(clip: Handle, images: Tensor): Promise<Tensor<'float32'>>;
+  encodeText(clip: Handle, tokens: Tensor): Promise<Tensor<'float32'>>;
+  denseFeatures(clip: Handle, images: Tensor, options: { variant: string; window?: number; stride?: number; attention?: boolean }): Promise<{ features: Tensor<'float32'>; attention?: Tensor<'float32'> }>;
+  stateDict(clip: Handle): Promise<Record<string, Tensor<'float32'>>>;
+  trainStep(clip: Handle, images: Tensor, tokens: Tensor, options: { lr: number; weightDecay: number }): Promise<{ loss: number; accuracy: number }>;
+  readTorchScript(file: string): Promise<Record<string, Tensor<'float32'>>>;
+  writeTorchScript(file: string, weights: Record<string, Tensor>): Promise<void>;
+}
+
+/** Reads CLIP weights from safetensors (OpenAI or HF keys) or an OpenAI TorchScript archive. */
+export async function readClipWeights(file: string): Promise<Record<string, Tensor>> {
+  if (!fs.existsSync(file)) throw clips4Error(ErrorCodes.file, `Cannot read CLIP weights ${file}: no such file`);
+  const head = Buffer.alloc(4);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, head, 0, 4, 0);
+  fs.closeSync(fd);
+  let sd: Record<string, Tensor>;
+  if (head[0] === 0x50 && head[1] === 0x4b) {
+    // A zip archive: TorchScript (OpenAI's ViT-B-16.pt, RN50.pt).
+    sd = await call(() => native().clip.readTorchScript(file));
+  } else {
+    sd = await safetensors.read(file, { upcast: true });
+  }
+  for (const [k, t] of Object.entries(sd)) {
+    if (t.dtype !== 'float32') throw clips4Error(ErrorCodes.weights, `${file}: tensor '${k}' has dtype ${t.dtype}; CLIP weights must be floating point`);
+  }
+  return isHuggingFaceClip(sd) ? fromHuggingFace(sd, file) : sd;
+}
+
+export class Clip {
+  private readonly classifiers = new Map<string, Promise<Tensor<'float32'>>>();
+
+  private constructor(
+    private readonly handle: Handle,
+    readonly info: ClipInfo,
+    readonly tokenizer: Tokenizer,
+    /** Identifies the weights for caches (file path + size + mtime, or an id given at creation). */
+    readonly id: string,
+  ) {}
+
+  static async load(file: string, options: ClipLoadOptions = {}): Promise<Clip> {
+    const o = optionsObject('options', options);
+    onlyKeys('options', o, ['device', 'dtype', 'vocab', 'openaiRounding']);
+    const device = resolveDevice('options.device', opt(o, 'device', 'cpu', string));
+    const dtype = opt(o, 'dtype', 'float32', (n, v) => oneOf(n, v, ['float32', 'float16'] as const));
+    const openaiRounding = opt(o, 'openaiRounding', true, boolean);
+    const weights = await readClipWeights(string('file', file));
+    const { handle, info } = await call(() => native().clip.load(weights, { device, dtype, openaiRounding }));
+    const beside = file.replace(/\.(safetensors|pt)$/, '') + '.tokenizer.json';
+    const tokenizer = o.vocab !== undefined ? (typeof o.vocab === 'string' ? loadTokenizer(o.vocab) : (o.vocab as Tokenizer)) : fs.existsSync(beside) ? loadTokenizer(beside) : lazyDefault();
+    const st = fs.statSync(file);
+    return new Clip(handle, info, tokenizer, `${path.resolve(file)}:${st.size}:${st.mtimeMs}`);
+  }
+
+  /** A randomly initialised CLIP (OpenAI initialisation) of the given architecture, for training. */
+  static async create(config: Partial<ClipInfo> & { kind: 'vit' | 'resnet' }, tokenizer: Tokenizer, options: { device?: string; seed?: number } = {}): Promise<Clip> {
+    const device = resolveDevice('options.device', options.device ?? 'cpu');
+    const seed = integer('options.seed', options.seed ?? 0, 0);
+    const { handle, info } = await call(() => native().clip.create({ ...config, vocabSize: tokenizer.vocabSize }, { device, seed }));
+    return new Clip(handle, info, tokenizer, `created:${seed}:${Date.now()}`);
+  }
+
+  private checkImages(t: Tensor): void {
+    checkTensor('images', t, { dtype: 'float32', shape: [null, 3, null, null] });
+  }
+
+  /** Image embeddings [N,E] (unnormalised) of normalised images [N,3,R,R]. */
+  async encodeImage(images: Tensor<'float32'>): Promise<Tensor<'float32'>> {
+    this.checkImages(images);
+    return call(() => native().clip.encodeImage(this.handle, images));
+  }
+
+  /** Text embeddings [N,E] (unnormalised) of token ids [N,L] or strings. */
+  async encodeText(tokens: Tensor | string[]): Promise<Tensor<'float32'>> {
+    const t = Array.isArray(tokens) ? this.tokenize(tokens) : tokens;
+    checkTensor('tokens', t, { dtype: 'int64', shape: [null, null] });
+    if (t.shape[1] > this.info.contextLength) throw clips4Error(ErrorCodes.shape, `Expected at most ${this.info.contextLength} tokens per text but received ${t.shape[1]}`, 'RangeError');
+    return call(() => native().clip.encodeText(this.handle, t));
+  }
+
+  tokenize(texts: string[]): Tensor<'int64'> {
+    return tokenize(stringArray('texts', texts, 1), { vocab: this.tokenizer, contextLength: this.info.contextLength });
+  }
+
+  /** Dense features [N,E,h,w] (unnormalised) from the last block; sides must be multiples of the patch. */
+  async denseFeatures(images: Tensor<'float32'>, options: { variant?: DenseVariant; window?: number; stride?: number } = {}): Promise<Tensor<'float32'>> {
+    this.checkImages(images);
+    const o = optionsObject('options', options);
+    onlyKeys('options', o, ['variant', 'window', 'stride']);
+    const variant = opt(o, 'variant', 'maskclip', (n, v) => oneOf(n, v, ['maskclip', 'clearclip', 'sclip', 'naclip'] as const));
+    const multiple = this.info.kind === 'vit' ? this.info.patchSize! : 32;
+    const [, , h, w] = images.shape;
+    if (h % multiple || w % multiple) {
+      throw clips4Error(ErrorCodes.shape, `Expected image sides divisible by ${multiple} (the ${this.info.kind === 'vit' ? 'patch size' : 'ResNet stride'}) but received ${h}×${w}; resize with resizeKeepAspect({multipleOf: ${multiple}})`, 'RangeError');
+    }
+    const window = o.window === undefined ? undefined : integer('options.window', o.window, multiple);
+    const stride = o.stride === undefined ? undefined : integer('options.stride', o.stride, multiple);
+    if ((window !== undefined && window % multiple) || (stride !== undefined && stride % multiple)) {
+      throw clips4Error(ErrorCodes.invalidArg, `Expected window and stride to be multiples of ${multiple}`, 'RangeError');
+    }
+    const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, window, stride }));
+    return r.features;
+  }
+
+  /** The last block's attention for a variant (tests of the variants' defining properties). */
+  async denseAttention(images: Tensor<'float32'>, variant: DenseVariant): Promise<Tensor<'float32'>> {
+    this.checkImages(images);
+    const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, attention: true }));
+    if (!r.attention) throw clips4Error(ErrorCodes.invalidArg, `variant '${variant}' has no attention to report`);
+    return r.attention;
+  }
+
+  /**
+   * Zero-shot classifier [C,E]: for each class the mean of its L2-normalised template embeddings,
+   * renormalised. Cached per (weights, classes, templates).
+   */
+  textClassifier(names: string[], options: { templates?: string[] } = {}): Promise<Tensor<'float32'>> {
+    stringArray('names', names, 1);
+    const templates = options.templates === undefined ? promptTemplates() : stringArray('options.templates', options.templates, 1);
+    const key = JSON.stringify([names, templates]);
+    let hit = this.classifiers.get(key);
+    if (!hit) {
+      hit = this.buildClassifier(names, templates);
+      this.classifiers.set(key, hit);
+      hit.catch(() => this.classifiers.delete(key));
+    }
+    return hit;
+  }
+
+  private async buildClassifier(names: string[], templates: string[]): Promise<Tensor<'float32'>> {
+    const E = this.info.embedDim;
+    const out: Tensor<'float32'> = { dtype: 'float32', shape: [names.length, E], data: new Float32Array(names.length * E) };
+    for (let c = 0; c < names.length; c++) {
+      const emb = await this.encodeText(templates.map((t) => t.replace('{}', names[c])));
+      const mean = new Float64Array(E);
+      for (let i = 0; i < templates.length; i++) {
+        let n = 0;
+        for (let e = 0; e < E; e++) n += emb.data[i * E + e] ** 2;
+        n = Math.sqrt(n) || 1;
+        for (let e = 0; e < E; e++) mean[e] += emb.data[i * E + e] / n;
+      }
+      let n = 0;
+      for (let e = 0; e < E; e++) n += mean[e] ** 2;
+      n = Math.sqrt(n) || 1;
+      for (let e = 0; e < E; e++) out.data[c * E + e] = mean[e] / n;
+    }
+    return out;
+  }
+
+  /** One symmetric contrastive step on (image, caption) pairs; returns the loss and in-batch accuracy. */
+  trainStep(images: Tensor<'float32'>, tokens: Tensor<'int64'>, options: { lr: number; weightDecay?: number }): Promise<{ loss: number; accuracy: number }> {
+    this.checkImages(images);
+    return call(() => native().clip.trainStep(this.handle, images, tokens, { lr: options.lr, weightDecay: options.weightDecay ?? 0.1 }));
+  }
+
+  /** The weights in OpenAI's layout (float32). */
+  stateDict(): Promise<Record<string, Tensor<'float32'>>> {
+    return call(() => native().clip.stateDict(this.handle));
+  }
+
+  /** Saves OpenAI-layout safetensors (and the tokenizer beside it when it is a word tokenizer). */
+  async save(file: string): Promise<void> {
+    await safetensors.write(file, await this.stateDict(), { format: 'openai-clip', info: JSON.stringify(this.info) });
+    const tok = this.tokenizer as Tokenizer & { save?: (f: string) => void };
+    if (tok.kind === 'word' && tok.save) tok.save(file.replace(/\.safetensors$/, '') + '.tokenizer.json');
+  }
+}
+
+function lazyDefault(): Tokenizer {
+  // Resolve CLIP's BPE only when text is first encoded, so image-only use needs no vocabulary file.
+  let t: Tokenizer | undefined;
+  const get = () => (t ??= defaultTokenizer());
+  return {
+    kind: 'bpe',
+    get vocabSize() {
+      return get().vocabSize;
+    },
+    get sot() {
+      return get().sot;
+    },
+    get eot() {
+      return get().eot;
+    },
+    encode: (text) => get().encode(text),
+    decode: (ids) => get().decode(ids),
+  };
+}

@@ -1,0 +1,212 @@
+// CLIP against the reference outputs of OpenAI's code (fixtures), through every weight layout.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'ava';
+import { Clip, promptTemplates, safetensors } from '../src/index';
+import { BpeTokenizer, tokenize, WordTokenizer } from '../src/clip/tokenizer';
+import { native } from '../src/native';
+import type { Tensor } from '../src/tensor';
+import { fixture, fixtureTest, hasShared } from './helpers/fixtures';
+import { tmpDir } from './helpers/tmp';
+
+const dir = tmpDir('clips4-clip-');
+
+function relErr(got: Tensor, want: Tensor): number {
+  let max = 0;
+  let err = 0;
+  const a = got.data as Float32Array;
+  const b = want.data as Float32Array;
+  for (let i = 0; i < b.length; i++) {
+    max = Math.max(max, Math.abs(b[i]));
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+  }
+  return err / max;
+}
+
+const bpe = () => BpeTokenizer.fromBpeFile(fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'));
+
+async function checkAgainstReference(t: import('ava').ExecutionContext, clip: Clip, io: Record<string, Tensor>, meta: Record<string, string>, label: string, withClassifier = true) {
+  const close = (name: string, got: Tensor, want: Tensor) => {
+    t.deepEqual(got.shape, want.shape, `${label} ${name} shape`);
+    const e = relErr(got, want);
+    t.true(e <= 1e-4, `${label} ${name}: relative error ${e.toExponential(2)}`);
+  };
+  close('image_embed', await clip.encodeImage(io.image as Tensor<'float32'>), io.image_embed);
+  close('text_embed', await clip.encodeText(io.tokens), io.text_embed);
+  close('dense', await clip.denseFeatures(io.image as Tensor<'float32'>), io.dense);
+  close('dense_alt', await clip.denseFeatures(io.image_alt as Tensor<'float32'>), io.dense_alt);
+  if (withClassifier) close('classifier', await clip.textClassifier(JSON.parse(meta.classifier_classes)), io.classifier);
+}
+
+for (const model of ['vit-tiny', 'rn-tiny']) {
+  fixtureTest(`${model}: embeddings, dense features and the 85-template classifier match OpenAI's code`, async (t) => {
+    const file = fixture('parity', `${model}.safetensors`);
+    const io = await safetensors.read(fixture('parity', `${model}.io.safetensors`));
+    const meta = await safetensors.readMetadata(fixture('parity', `${model}.io.safetensors`));
+    const clip = await Clip.load(file, { vocab: bpe() });
+    t.is(clip.info.kind, model.startsWith('vit') ? 'vit' : 'resnet');
+    t.is(clip.info.embedDim, 32);
+    await checkAgainstReference(t, clip, io, meta, model);
+    // Cached: the same promise for the same (classes, templates).
+    t.is(clip.textClassifier(['cat']), clip.textClassifier(['cat']));
+  });
+}
+
+// OpenAI → Hugging Face key layout, written independently of src/clip/hf.ts.
+function toHuggingFace(sd: Record<string, Tensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  const T = (x: Tensor): Tensor => {
+    const [r, c] = x.shape;
+    const d = new Float32Array(r * c);
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) d[j * r + i] = (x.data as Float32Array)[i * c + j];
+    return { dtype: 'float32', shape: [c, r], data: d };
+  };
+  const rows = (x: Tensor, k: number): Tensor => {
+    const n = x.shape[0] / 3;
+    const per = x.data.length / 3;
+    return { dtype: 'float32', shape: [n, ...x.shape.slice(1)], data: (x.data as Float32Array).slice(k * per, (k + 1) * per) };
+  };
+  for (const [k, v] of Object.entries(sd)) {
+    let m: RegExpMatchArray | null;
+    if ((m = k.match(/^(visual\.)?transformer\.resblocks\.(\d+)\.(.*)$/))) {
+      const base = `${m[1] ? 'vision_model' : 'text_model'}.encoder.layers.${m[2]}`;
+      const rest = m[3];
+      if (rest === 'attn.in_proj_weight' || rest === 'attn.in_proj_bias') {
+        const s = rest.endsWith('weight') ? 'weight' : 'bias';
+        ['q', 'k', 'v'].forEach((p, i) => (out[`${base}.self_attn.${p}_proj.${s}`] = rows(v, i)));
+      } else {
+        out[`${base}.${rest.replace('attn.out_proj', 'self_attn.out_proj').replace('ln_1', 'layer_norm1').replace('ln_2', 'layer_norm2').replace('mlp.c_fc', 'mlp.fc1').replace('mlp.c_proj', 'mlp.fc2')}`] = v;
+      }
+      continue;
+    }
+    const map: Record<string, string> = {
+      'visual.conv1.weight': 'vision_model.embeddings.patch_embedding.weight',
+      'visual.class_embedding': 'vision_model.embeddings.class_embedding',
+      'visual.positional_embedding': 'vision_model.embeddings.position_embedding.weight',
+      'visual.ln_pre.weight': 'vision_model.pre_layrnorm.weight',
+      'visual.ln_pre.bias': 'vision_model.pre_layrnorm.bias',
+      'visual.ln_post.weight': 'vision_model.post_layernorm.weight',
+      'visual.ln_post.bias': 'vision_model.post_layernorm.bias',
+      'ln_final.weight': 'text_model.final_layer_norm.weight',
+      'ln_final.bias': 'text_model.final_layer_norm.bias',
+      'token_embedding.weight': 'text_model.embeddings.token_embedding.weight',
+      positional_embedding: 'text_model.embeddings.position_embedding.weight',
+      logit_scale: 'logit_scale',
+    };
+    if (k === 'visual.proj') out['visual_projection.weight'] = T(v);
+    else if (k === 'text_projection') out['text_projection.weight'] = T(v);
+    else out[map[k]] = v;
+  }
+  return out;
+}
+
+fixtureTest('vit-tiny through the Hugging Face key layout and through a TorchScript archive', async (t) => {
+  const sd = await safetensors.read(fixture('parity', 'vit-tiny.safetensors'));
+  const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
+  const meta = await safetensors.readMetadata(fixture('parity', 'vit-tiny.io.safetensors'));
+  const hfFile = path.join(dir, 'hf.safetensors');
+  await safetensors.write(hfFile, toHuggingFace(sd));
+  await checkAgainstReference(t, await Clip.load(hfFile, { vocab: bpe() }), io, meta, 'hf', false);
+  const ptFile = path.join(dir, 'ViT-tiny.pt');
+  await native().clip.writeTorchScript(ptFile, sd);
+  await checkAgainstReference(t, await Clip.load(ptFile, { vocab: bpe() }), io, meta, 'torchscript', false);
+});
+
+fixtureTest('bad weights name the key or the file', async (t) => {
+  const sd = await safetensors.read(fixture('parity', 'vit-tiny.safetensors'));
+  const missing = { ...sd };
+  delete missing['visual.ln_post.weight'];
+  const f1 = path.join(dir, 'missing.safetensors');
+  await safetensors.write(f1, missing);
+  await t.throwsAsync(Clip.load(f1), { code: 'ERR_CLIPS4_WEIGHTS', message: /missing 'visual\.ln_post\.weight'/ });
+  const wrong = { ...sd, 'visual.ln_pre.bias': { dtype: 'float32', shape: [5], data: new Float32Array(5) } as Tensor };
+  const f2 = path.join(dir, 'wrong.safetensors');
+  await safetensors.write(f2, wrong);
+  await t.throwsAsync(Clip.load(f2), { code: 'ERR_CLIPS4_WEIGHTS', message: /tensor 'visual\.ln_pre\.bias' has shape \[5\] but the inferred architecture needs \[128\]/ });
+  // float64: write the header by hand (the writer has no float64 dtype).
+  const json = Buffer.from(JSON.stringify({ 'visual.proj': { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const f3 = path.join(dir, 'f64.safetensors');
+  fs.writeFileSync(f3, Buffer.concat([len, json, Buffer.alloc(8)]));
+  await t.throwsAsync(Clip.load(f3), { message: new RegExp(`${f3}: tensor 'visual\\.proj' has dtype F64`) });
+  const f4 = path.join(dir, 'trunc.safetensors');
+  fs.writeFileSync(f4, fs.readFileSync(fixture('parity', 'vit-tiny.safetensors')).subarray(0, 5000));
+  await t.throwsAsync(Clip.load(f4), { code: 'ERR_CLIPS4_FORMAT', message: new RegExp(`^Invalid safetensors file ${f4}:`) });
+  await t.throwsAsync(Clip.load(path.join(dir, 'nope.safetensors')), { message: /no such file/ });
+});
+
+fixtureTest('all 177 tokenizer cases are exact', (t) => {
+  const cases = JSON.parse(fs.readFileSync(fixture('parity', 'tokenizer.json'), 'utf8')) as { context_length: number; cases: { text: string; ids: number[] }[] };
+  const tok = bpe();
+  t.is(tok.vocabSize, 49408);
+  let exact = 0;
+  for (const c of cases.cases) {
+    const ids = Array.from(tokenize([c.text], { vocab: tok, contextLength: cases.context_length }).data, Number);
+    if (JSON.stringify(ids) === JSON.stringify(c.ids)) exact++;
+    else t.fail(`'${c.text.slice(0, 60)}'`);
+  }
+  t.is(exact, 177);
+});
+
+test('word tokenizer: closed vocabulary, unknown words, save/load, padding', (t) => {
+  const w = WordTokenizer.fromTexts(['A cat on the grass!', 'the moon']);
+  t.deepEqual(w.words, ['a', 'cat', 'grass', 'moon', 'on', 'the']);
+  const ids = tokenize(['the cat sat'], { vocab: w, contextLength: 6 });
+  t.deepEqual(Array.from(ids.data, Number), [1, 9, 5, 3, 2, 0]);
+  t.is(w.decode([9, 5, 3]), 'the cat');
+  const file = path.join(dir, 'tok.json');
+  w.save(file);
+  t.deepEqual((require('../src/clip/tokenizer') as typeof import('../src/clip/tokenizer')).loadTokenizer(file).encode('grass moon'), [6, 7]);
+  const long = tokenize(['a a a a a a a a'], { vocab: w, contextLength: 4 });
+  t.deepEqual(Array.from(long.data, Number), [1, 4, 4, 2]);
+  t.throws(() => tokenize(['a a a a a'], { vocab: w, contextLength: 4, truncate: false }), { message: /Text 0 has 7 tokens, more than the context length 4/ });
+});
+
+fixtureTest('dense-feature variants keep their defining properties', async (t) => {
+  const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
+  const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
+  const img = io.image_alt as Tensor<'float32'>; // 96² → 6×6 patches
+  const rowSums = (a: Tensor) => {
+    const L = a.shape[a.shape.length - 1];
+    const sums: number[] = [];
+    for (let i = 0; i < a.data.length; i += L) sums.push((a.data as Float32Array).slice(i, i + L).reduce((x, y) => x + y, 0));
+    return sums;
+  };
+  for (const [variant, expected] of [['clearclip', 1], ['naclip', 1], ['sclip', 2]] as const) {
+    const a = await clip.denseAttention(img, variant);
+    t.deepEqual(a.shape.slice(-2), [37, 37]);
+    t.true(rowSums(a).every((s) => Math.abs(s - expected) < 1e-4), `${variant} rows sum to ${expected}`);
+    const f = await clip.denseFeatures(img, { variant });
+    t.deepEqual(f.shape, [1, 32, 6, 6]);
+  }
+  // ClearCLIP: q-q attention logits are symmetric, so A_ij / A_ji = Z_j / Z_i with Z the row normalisers.
+  // NACLIP: the Gaussian neighbourhood favours near patches: mean weight to distance-1 patches > distance ≥ 4.
+  const na = (await clip.denseAttention(img, 'naclip')).data as Float32Array;
+  let near = 0;
+  let nearN = 0;
+  let far = 0;
+  let farN = 0;
+  for (let i = 0; i < 36; i++) {
+    for (let j = 0; j < 36; j++) {
+      const d = Math.hypot(Math.floor(i / 6) - Math.floor(j / 6), (i % 6) - (j % 6));
+      const v = na[(1 + i) * 37 + 1 + j];
+      if (d === 1) (near += v), nearN++;
+      if (d >= 4) (far += v), farN++;
+    }
+  }
+  t.true(near / nearN > far / farN);
+  // The variants drop the residual path: they differ from MaskCLIP's output.
+  const m = await clip.denseFeatures(img);
+  const c = await clip.denseFeatures(img, { variant: 'clearclip' });
+  t.true(relErr(c, m) > 1e-3);
+  await t.throwsAsync(clip.denseFeatures(img, { variant: 'best' as never }), { message: /Expected one of 'maskclip', 'clearclip', 'sclip', 'naclip' for options.variant/ });
+  await t.throwsAsync(clip.denseFeatures({ dtype: 'float32', shape: [1, 3, 50, 64], data: new Float32Array(9600) }), { message: /divisible by 16/ });
+});
+
+test('the 85 prompt templates ship with the package', (t) => {
+  const templates = promptTemplates();
+  t.is(templates.length, 85);
+  t.true(templates.every((s) => s.includes('{}')));
+  if (hasShared) t.deepEqual(templates, JSON.parse(fs.readFileSync(fixture('vocab.json'), 'utf8')).prompt_templates);
+});

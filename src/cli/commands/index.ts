@@ -2,5 +2,6 @@
 import type { Command } from '../command';
 import { doctor } from './doctor';
 import { worldGenerate } from './world-generate';
+import { worldPretrainClip } from './world-pretrain-clip';
 
-export const commands: Command[] = [doctor, worldGenerate];
+export const commands: Command[] = [doctor, worldGenerate, worldPretrainClip];

@@ -10,3 +10,4 @@ export { Clip, readClipWeights, type ClipInfo, type DenseVariant } from './clip/
 export { tokenize, loadTokenizer, BpeTokenizer, WordTokenizer, type Tokenizer } from './clip/tokenizer';
 export { promptTemplates, classNames, contextFolds } from './clip/templates';
 export { Segmenter, type Segmentation, type SegmentOptions } from './infer/segmenter';
+export { PixelEmbedder, ResNet, PAPER_NET, type NetConfig } from './net/embedder';

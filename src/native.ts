@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { clips4Error, ErrorCodes } from './errors';
 import type { Tensor } from './tensor';
 import type { ClipBinding } from './clip/clip';
+import type { NetBinding } from './net/embedder';
 
 /** Opaque handle to a native object (model, trainer state…); only native code reads it. */
 export type Handle = { readonly __clips4Handle: unique symbol };
@@ -78,6 +79,7 @@ export interface Binding {
   segment: SegmentBinding;
   trainer: TrainerBinding;
   clip: ClipBinding;
+  net: NetBinding;
   dist?: DistBinding;
 }
 

@@ -1,0 +1,165 @@
+// The `net` namespace: create/load/save the pixel embedder (ResNet + PSPNet) and run it.
+#include "async.h"
+#include "device.h"
+#include "handle.h"
+#include "net_model.h"
+#include "registry.h"
+#include "tensor_js.h"
+
+namespace clips4 {
+namespace {
+
+NetConfig ConfigFromJs(const Napi::Object& o) {
+  NetConfig c;
+  c.bottleneck = GetString(o, "block", "bottleneck") == "bottleneck";
+  auto layers = GetIntArray(o, "layers"), inner = GetIntArray(o, "inner"), out = GetIntArray(o, "out");
+  if (layers.size() != 4 || inner.size() != 4 || out.size() != 4) ThrowType("Expected 4 values for config.layers, config.inner and config.out");
+  c.layers = layers;
+  c.inner = inner;
+  c.out = out;
+  c.stem = static_cast<int64_t>(GetNumber(o, "stem", 64));
+  c.deepStem = GetBool(o, "deepStem", false);
+  Napi::Value dil = o.Get("dilation");
+  if (dil.IsArray()) {
+    Napi::Array a = dil.As<Napi::Array>();
+    if (a.Length() != 3) ThrowType("Expected 3 booleans for config.dilation");
+    for (uint32_t i = 0; i < 3; ++i) c.dilation[i] = a.Get(i).ToBoolean().Value();
+  }
+  c.headChannels = static_cast<int64_t>(GetNumber(o, "headChannels", 512));
+  auto bins = GetIntArray(o, "bins");
+  if (!bins.empty()) c.bins = bins;
+  c.norm = GetString(o, "norm", "bn");
+  c.upsample = GetBool(o, "upsample", false);
+  c.embedDim = static_cast<int64_t>(GetNumber(o, "embedDim", 512));
+  return c;
+}
+
+Napi::Object ConfigToJs(Napi::Env env, const NetConfig& c) {
+  Napi::Object o = Napi::Object::New(env);
+  auto arr = [&](const std::vector<int64_t>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(v[i])));
+    return a;
+  };
+  o.Set("block", c.bottleneck ? "bottleneck" : "basic");
+  o.Set("layers", arr(c.layers));
+  o.Set("inner", arr(c.inner));
+  o.Set("out", arr(c.out));
+  o.Set("stem", c.stem);
+  o.Set("deepStem", c.deepStem);
+  Napi::Array d = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; ++i) d.Set(i, Napi::Boolean::New(env, c.dilation[i]));
+  o.Set("dilation", d);
+  o.Set("headChannels", c.headChannels);
+  o.Set("bins", arr(c.bins));
+  o.Set("norm", c.norm);
+  o.Set("upsample", c.upsample);
+  o.Set("embedDim", c.embedDim);
+  return o;
+}
+
+std::shared_ptr<PixelEmbedderNet> Embedder(const Napi::Value& v) {
+  auto net = UnwrapHandle<EmbeddingNet>(v, "embedder");
+  auto e = std::dynamic_pointer_cast<PixelEmbedderNet>(net);
+  if (!e) ThrowType("Expected a PixelEmbedder handle for embedder");
+  return e;
+}
+
+// create(config, {seed, device}) → handle (also usable as the trainer's model).
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.create", [&]() -> Napi::Value {
+    NetConfig c = ConfigFromJs(GetObject(info, 0, "config"));
+    Napi::Object o = GetObject(info, 1, "options");
+    auto seed = static_cast<uint64_t>(GetNumber(o, "seed", 0));
+    auto device = ParseDevice(GetString(o, "device", "cpu"));
+    torch::manual_seed(seed);
+    std::shared_ptr<EmbeddingNet> net = std::make_shared<PixelEmbedderNet>(c);
+    net->Module().to(device);
+    return WrapHandle(info.Env(), net);
+  });
+}
+
+// inferResNet(stateDict) → backbone config from torchvision keys.
+Napi::Value InferResNet(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.inferResNet", [&]() -> Napi::Value {
+    StateDict sd = StateDictFromJs(info[0], "weights");
+    return ConfigToJs(info.Env(), InferResNetConfig(sd));
+  });
+}
+
+Napi::Value LoadWeights(const Napi::CallbackInfo& info, const char* name, bool backboneOnly) {
+  auto e = Embedder(info[0]);
+  StateDict sd = StateDictFromJs(info[1], "weights");
+  return RunAsync(info.Env(), name, [e, sd, backboneOnly]() -> Producer {
+    auto& m = *e->model();
+    if (backboneOnly) CopyWeights(*m.backbone, sd, "", /*allowUnused=*/true);
+    else CopyWeights(m, sd, "", false);
+    return [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
+  }, GradMode::kNoGrad);
+}
+
+Napi::Value LoadBackbone(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.loadBackbone", [&]() -> Napi::Value { return LoadWeights(info, "net.loadBackbone", true); });
+}
+Napi::Value Load(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.load", [&]() -> Napi::Value { return LoadWeights(info, "net.load", false); });
+}
+
+Napi::Value StateDictOf(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.stateDict", [&]() -> Napi::Value {
+    auto e = Embedder(info[0]);
+    return RunAsync(info.Env(), "net.stateDict", [e]() -> Producer {
+      StateDict sd;
+      for (auto& p : e->Module().named_parameters(true)) sd.emplace(p.key(), PrepareForJs(p.value()));
+      for (auto& b : e->Module().named_buffers(true)) sd.emplace(b.key(), PrepareForJs(b.value()));
+      return [sd](Napi::Env env) -> Napi::Value { return StateDictToJs(env, sd); };
+    }, GradMode::kNoGrad);
+  });
+}
+
+// embed(handle, images) → [B,d,h,w] (eval mode).
+Napi::Value Embed(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.embed", [&]() -> Napi::Value {
+    auto e = Embedder(info[0]);
+    at::Tensor images = TensorFromJs(info[1], "images");
+    return RunAsync(info.Env(), "net.embed", [e, images]() -> Producer {
+      auto& m = *e->model();
+      m.eval();
+      auto dev = m.parameters()[0].device();
+      at::Tensor out = PrepareForJs(m.forward(images.to(dev)));
+      return [out](Napi::Env env) -> Napi::Value { return TensorToJs(env, out); };
+    });
+  });
+}
+
+// features(handle, images) → {layer1..layer4} of the backbone (eval mode).
+Napi::Value Features(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.features", [&]() -> Napi::Value {
+    auto e = Embedder(info[0]);
+    at::Tensor images = TensorFromJs(info[1], "images");
+    return RunAsync(info.Env(), "net.features", [e, images]() -> Producer {
+      auto& m = *e->model();
+      m.eval();
+      auto dev = m.parameters()[0].device();
+      auto layers = m.backbone->forward(images.to(dev));
+      StateDict out;
+      for (size_t i = 0; i < layers.size(); ++i) out.emplace("layer" + std::to_string(i + 1), PrepareForJs(layers[i]));
+      return [out](Napi::Env env) -> Napi::Value { return StateDictToJs(env, out); };
+    });
+  });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "net", "create", Create);
+  Export(env, exports, "net", "inferResNet", InferResNet);
+  Export(env, exports, "net", "loadBackbone", LoadBackbone);
+  Export(env, exports, "net", "load", Load);
+  Export(env, exports, "net", "stateDict", StateDictOf);
+  Export(env, exports, "net", "embed", Embed);
+  Export(env, exports, "net", "features", Features);
+}
+
+}  // namespace
+}  // namespace clips4
+
+CLIPS4_MODULE(net, clips4::Init);

@@ -1,0 +1,212 @@
+#include "net_model.h"
+
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "errors.h"
+#include "tensor_ops.h"
+
+namespace clips4 {
+
+namespace nn = torch::nn;
+
+static nn::Conv2d Conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t pad = 0, int64_t dil = 1, bool bias = false) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).dilation(dil).bias(bias));
+}
+
+ResNetBlockImpl::ResNetBlockImpl(bool bn, int64_t in, int64_t inner, int64_t out, int64_t stride, int64_t dilation, bool, int64_t)
+    : bottleneck(bn) {
+  if (bottleneck) {
+    conv1 = register_module("conv1", Conv(in, inner, 1));
+    bn1 = register_module("bn1", nn::BatchNorm2d(inner));
+    conv2 = register_module("conv2", Conv(inner, inner, 3, stride, dilation, dilation));
+    bn2 = register_module("bn2", nn::BatchNorm2d(inner));
+    conv3 = register_module("conv3", Conv(inner, out, 1));
+    bn3 = register_module("bn3", nn::BatchNorm2d(out));
+  } else {
+    conv1 = register_module("conv1", Conv(in, out, 3, stride, dilation, dilation));
+    bn1 = register_module("bn1", nn::BatchNorm2d(out));
+    conv2 = register_module("conv2", Conv(out, out, 3, 1, dilation, dilation));
+    bn2 = register_module("bn2", nn::BatchNorm2d(out));
+  }
+  if (stride != 1 || in != out) {
+    downsample = register_module("downsample", nn::Sequential(Conv(in, out, 1, stride), nn::BatchNorm2d(out)));
+  }
+}
+
+at::Tensor ResNetBlockImpl::forward(const at::Tensor& x) {
+  auto y = torch::relu(bn1(conv1(x)));
+  if (bottleneck) {
+    y = torch::relu(bn2(conv2(y)));
+    y = bn3(conv3(y));
+  } else {
+    y = bn2(conv2(y));
+  }
+  return torch::relu(y + (downsample ? downsample->forward(x) : x));
+}
+
+ResNetImpl::ResNetImpl(const NetConfig& c) : config(c) {
+  if (c.deepStem) {
+    conv1 = register_module("conv1", Conv(3, c.stem / 2, 3, 2, 1));
+    bn1 = register_module("bn1", nn::BatchNorm2d(c.stem / 2));
+    conv2 = register_module("conv2", Conv(c.stem / 2, c.stem / 2, 3, 1, 1));
+    bn2 = register_module("bn2", nn::BatchNorm2d(c.stem / 2));
+    conv3 = register_module("conv3", Conv(c.stem / 2, c.stem, 3, 1, 1));
+    bn3 = register_module("bn3", nn::BatchNorm2d(c.stem));
+  } else {
+    conv1 = register_module("conv1", Conv(3, c.stem, 7, 2, 3));
+    bn1 = register_module("bn1", nn::BatchNorm2d(c.stem));
+  }
+  int64_t in = c.stem, dilation = 1;
+  nn::Sequential* targets[4] = {&layer1, &layer2, &layer3, &layer4};
+  for (int l = 0; l < 4; ++l) {
+    int64_t stride = l == 0 ? 1 : 2;
+    int64_t prev = dilation;
+    if (l > 0 && c.dilation[l - 1]) {
+      dilation *= stride;
+      stride = 1;
+    }
+    nn::Sequential seq;
+    // torchvision: the first block of a layer keeps the previous dilation, the others use the new one.
+    seq->push_back(ResNetBlock(c.bottleneck, in, c.inner[l], c.out[l], stride, prev, false, prev));
+    for (int64_t b = 1; b < c.layers[l]; ++b) seq->push_back(ResNetBlock(c.bottleneck, c.out[l], c.inner[l], c.out[l], 1, dilation, false, prev));
+    in = c.out[l];
+    *targets[l] = register_module("layer" + std::to_string(l + 1), seq);
+  }
+}
+
+std::vector<at::Tensor> ResNetImpl::forward(const at::Tensor& input) {
+  auto x = torch::relu(bn1(conv1(input)));
+  if (config.deepStem) {
+    x = torch::relu(bn2(conv2(x)));
+    x = torch::relu(bn3(conv3(x)));
+  }
+  x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
+  auto l1 = layer1->forward(x);
+  auto l2 = layer2->forward(l1);
+  auto l3 = layer3->forward(l2);
+  auto l4 = layer4->forward(l3);
+  return {l1, l2, l3, l4};
+}
+
+HeadNormImpl::HeadNormImpl(int64_t channels, const std::string& k) : kind(k) {
+  if (kind == "gn") {
+    int64_t groups = std::gcd<int64_t>(32, channels);
+    gn = register_module("gn", nn::GroupNorm(nn::GroupNormOptions(groups, channels)));
+  } else {
+    bn = register_module("bn", nn::BatchNorm2d(channels));
+  }
+}
+
+at::Tensor HeadNormImpl::forward(const at::Tensor& x) {
+  if (kind == "gn") return torch::relu(gn(x));
+  const bool single = x.size(0) * x.size(2) * x.size(3) == 1;
+  const bool useBatch = is_training() && kind == "bn" && !single;
+  auto y = at::batch_norm(x, bn->weight, bn->bias, bn->running_mean, bn->running_var, useBatch, 0.1, 1e-5, false);
+  return torch::relu(y);
+}
+
+PspHeadImpl::PspHeadImpl(int64_t in, const NetConfig& c) : bins(c.bins) {
+  stages = register_module("stages", nn::ModuleList());
+  stage_norms = register_module("stage_norms", nn::ModuleList());
+  for (size_t i = 0; i < bins.size(); ++i) {
+    stages->push_back(Conv(in, c.headChannels, 1));
+    stage_norms->push_back(HeadNorm(c.headChannels, c.norm));
+  }
+  bottleneck = register_module("bottleneck", Conv(in + c.headChannels * static_cast<int64_t>(bins.size()), c.headChannels, 3, 1, 1));
+  bottleneck_norm = register_module("bottleneck_norm", HeadNorm(c.headChannels, c.norm));
+  classifier = register_module("classifier", Conv(c.headChannels, c.embedDim, 1, 1, 0, 1, true));
+}
+
+at::Tensor PspHeadImpl::forward(const at::Tensor& x) {
+  std::vector<at::Tensor> parts{x};
+  const int64_t H = x.size(2), W = x.size(3);
+  for (size_t i = 0; i < bins.size(); ++i) {
+    auto p = at::adaptive_avg_pool2d(x, {bins[i], bins[i]});
+    p = stage_norms[i]->as<HeadNormImpl>()->forward(stages[i]->as<nn::Conv2dImpl>()->forward(p));
+    parts.push_back(at::upsample_bilinear2d(p, {H, W}, false));
+  }
+  auto y = bottleneck_norm(bottleneck(at::cat(parts, 1)));
+  return classifier(y);
+}
+
+PixelEmbedderImpl::PixelEmbedderImpl(const NetConfig& c) : config(c) {
+  backbone = register_module("backbone", ResNet(c));
+  head = register_module("head", PspHead(c.out[3], c));
+}
+
+at::Tensor PixelEmbedderImpl::forward(const at::Tensor& images) {
+  auto y = head(backbone->forward(images)[3]);
+  if (config.upsample) y = at::upsample_bilinear2d(y, {y.size(2) * 2, y.size(3) * 2}, false);
+  return L2Normalize(y, 1);
+}
+
+NetConfig InferResNetConfig(const std::map<std::string, at::Tensor>& sd) {
+  auto need = [&](const std::string& k) -> const at::Tensor& {
+    auto it = sd.find(k);
+    if (it == sd.end()) throw NativeError(code::kWeights, "missing key '" + k + "': not a torchvision ResNet state dict");
+    return it->second;
+  };
+  NetConfig c;
+  c.bottleneck = sd.count("layer1.0.conv3.weight") > 0;
+  c.deepStem = sd.count("conv3.weight") > 0;
+  c.stem = need(c.deepStem ? "conv3.weight" : "conv1.weight").size(0);
+  for (int l = 0; l < 4; ++l) {
+    std::string prefix = "layer" + std::to_string(l + 1) + ".";
+    std::set<std::string> ids;
+    for (auto& [k, v] : sd)
+      if (k.rfind(prefix, 0) == 0) ids.insert(k.substr(prefix.size(), k.find('.', prefix.size()) - prefix.size()));
+    c.layers[l] = static_cast<int64_t>(ids.size());
+    if (c.bottleneck) {
+      c.inner[l] = need(prefix + "0.conv1.weight").size(0);
+      c.out[l] = need(prefix + "0.conv3.weight").size(0);
+    } else {
+      c.inner[l] = c.out[l] = need(prefix + "0.conv1.weight").size(0);
+    }
+  }
+  return c;
+}
+
+void CopyWeights(torch::nn::Module& module, const std::map<std::string, at::Tensor>& sd, const std::string& prefix, bool allowUnused) {
+  torch::NoGradGuard ng;
+  std::vector<std::string> missing;
+  std::set<std::string> used;
+  auto copy = [&](const std::string& name, at::Tensor& t) {
+    auto it = sd.find(prefix + name);
+    if (it == sd.end()) {
+      if (name.find("num_batches_tracked") == std::string::npos) missing.push_back(prefix + name);
+      return;
+    }
+    used.insert(it->first);
+    if (it->second.sizes() != t.sizes()) {
+      std::ostringstream m;
+      m << "tensor '" << it->first << "' has shape " << it->second.sizes() << " but the network needs " << t.sizes();
+      throw NativeError(code::kWeights, m.str());
+    }
+    if (it->second.scalar_type() == at::kDouble) throw NativeError(code::kWeights, "tensor '" + it->first + "' is float64; convert it to float32");
+    t.copy_(it->second.to(t.scalar_type()));
+  };
+  for (auto& p : module.named_parameters(true)) copy(p.key(), p.value());
+  for (auto& b : module.named_buffers(true)) copy(b.key(), b.value());
+  std::vector<std::string> unused;
+  if (!allowUnused)
+    for (auto& [k, v] : sd)
+      if (!used.count(k) && k.rfind(prefix, 0) == 0) unused.push_back(k);
+  if (!missing.empty() || !unused.empty()) {
+    std::string msg = "the weights do not fit the network:";
+    auto list = [&](const char* what, const std::vector<std::string>& keys) {
+      if (keys.empty()) return;
+      msg += std::string(" ") + what;
+      for (size_t i = 0; i < keys.size() && i < 10; ++i) msg += (i ? ", '" : " '") + keys[i] + "'";
+      if (keys.size() > 10) msg += " and " + std::to_string(keys.size() - 10) + " more";
+      msg += ";";
+    };
+    list("missing", missing);
+    list("unexpected", unused);
+    msg.pop_back();
+    throw NativeError(code::kWeights, msg);
+  }
+}
+
+}  // namespace clips4

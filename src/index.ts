@@ -11,3 +11,5 @@ export { tokenize, loadTokenizer, BpeTokenizer, WordTokenizer, type Tokenizer } 
 export { promptTemplates, classNames, contextFolds } from './clip/templates';
 export { Segmenter, type Segmentation, type SegmentOptions } from './infer/segmenter';
 export { PixelEmbedder, ResNet, PAPER_NET, type NetConfig } from './net/embedder';
+export * as kernels from './kernels';
+export { slic, cachedSlic } from './data/regions';

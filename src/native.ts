@@ -6,6 +6,8 @@ import { clips4Error, ErrorCodes } from './errors';
 import type { Tensor } from './tensor';
 import type { ClipBinding } from './clip/clip';
 import type { NetBinding } from './net/embedder';
+import type { KernelsBinding } from './kernels';
+import type { RegionsBinding } from './data/regions';
 
 /** Opaque handle to a native object (model, trainer state…); only native code reads it. */
 export type Handle = { readonly __clips4Handle: unique symbol };
@@ -80,6 +82,8 @@ export interface Binding {
   trainer: TrainerBinding;
   clip: ClipBinding;
   net: NetBinding;
+  kernels: KernelsBinding;
+  regions: RegionsBinding;
   dist?: DistBinding;
 }
 

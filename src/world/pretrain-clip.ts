@@ -26,6 +26,13 @@ export interface PretrainOptions {
   resolution?: number;
   seed?: number;
   evalImages?: number;
+  /** Vision transformer width and depth, text width, peak learning rate. */
+  width?: number;
+  layers?: number;
+  textWidth?: number;
+  lr?: number;
+  /** Smallest crop side as a fraction of the image (random resized crops). */
+  minCrop?: number;
   log?: (line: string) => void;
 }
 
@@ -41,8 +48,10 @@ export interface PretrainReport {
 export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> {
   const log = o.log ?? (() => {});
   const world = readWorld(o.data);
-  const res = o.resolution ?? 64;
-  const batch = o.batch ?? 128;
+  const res = o.resolution ?? 48;
+  const batch = o.batch ?? 64;
+  const peak = o.lr ?? 2e-3;
+  const minCrop = o.minCrop ?? 0.5;
   const budget = (o.minutes ?? 7) * 60;
   const maxSteps = o.maxSteps ?? Infinity;
   const r = makeRng(o.seed ?? 0);
@@ -53,7 +62,7 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   log(`pretrain-clip: ${ids.length} image–caption pairs, vocabulary ${tokenizer.vocabSize} words`);
   const images = await loadImages(ids.map((id) => imagePath(o.data, id)));
   const clip = await Clip.create(
-    { kind: 'vit', embedDim: 64, imageResolution: res, visionWidth: 192, visionLayers: 4, patchSize: 8, contextLength: 32, textWidth: 128, textLayers: 2 },
+    { kind: 'vit', embedDim: 64, imageResolution: res, visionWidth: o.width ?? 128, visionLayers: o.layers ?? 4, patchSize: 8, contextLength: 32, textWidth: o.textWidth ?? 128, textLayers: 2 },
     tokenizer,
     { seed: o.seed ?? 0 },
   );
@@ -61,17 +70,17 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   let step = 0;
   let loss = NaN;
   const warmup = 50;
-  const estSteps = Math.min(maxSteps, 2000);
+  const estSteps = Math.min(maxSteps, Math.round(budget * 3));
   while (step < maxSteps && (Date.now() - started) / 1000 < budget) {
     const pick = Array.from({ length: batch }, () => r.int(ids.length));
     const views = pick.map((i) => {
       const img = images[i];
-      const s = img.width * Math.sqrt(r.range(0.7, 1));
+      const s = img.width * Math.sqrt(r.range(minCrop, 1));
       return cropResize(img, r.range(0, img.width - s), r.range(0, img.height - s), s, s, res, res, r.chance(0.5));
     });
     const tokens = clip.tokenize(pick.map((i) => texts[i]));
     const progress = Math.min(1, step / estSteps);
-    const lr = 1e-3 * Math.min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+    const lr = peak * Math.min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
     const m = await clip.trainStep(normalizeImages(views), tokens, { lr, weightDecay: 0.05 });
     loss = m.loss;
     step++;

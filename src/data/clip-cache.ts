@@ -1,0 +1,85 @@
+// CLIP teacher features computed once per training image and stored as float16 records in one
+// file, with a JSON index beside it. The build is resumable (the index records how many records
+// are complete) and the cache is keyed by a hash of the weights, variant, resolution and image
+// list, so any change rebuilds it.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomicSync } from '../io/atomic';
+import { floatToHalf, halfToFloat, type Tensor } from '../tensor';
+
+export interface CacheIndex {
+  key: string;
+  count: number;
+  done: number;
+  shape: [number, number, number];
+}
+
+export interface ClipCache {
+  file: string;
+  index: CacheIndex;
+  /** Features [E,h,w] of record i as float32. */
+  read(i: number): Float32Array;
+}
+
+export function cacheKey(parts: { weights: string; variant: string; resolution: number; images: string[] }): string {
+  return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Opens (building or resuming as needed) the cache for `images` in `dir`. `teacher` maps a batch
+ * of image indices to features [n,E,h,w]; `onProgress` reports records done.
+ */
+export async function buildClipCache(
+  dir: string,
+  key: string,
+  count: number,
+  teacher: (indices: number[]) => Promise<Tensor<'float32'>>,
+  options: { batch?: number; onProgress?: (done: number, total: number) => void } = {},
+): Promise<ClipCache> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `clip-${key}.f16`);
+  const indexFile = `${file}.json`;
+  let index: CacheIndex | undefined;
+  if (fs.existsSync(indexFile)) {
+    const i = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as CacheIndex;
+    if (i.key === key && i.count === count && fs.existsSync(file)) index = i;
+  }
+  const batch = options.batch ?? 32;
+  let fd = fs.openSync(file, index ? 'r+' : 'w+');
+  try {
+    let done = index?.done ?? 0;
+    let shape = index?.shape;
+    while (done < count) {
+      const ids = Array.from({ length: Math.min(batch, count - done) }, (_, k) => done + k);
+      const f = await teacher(ids);
+      const [n, E, h, w] = f.shape;
+      shape ??= [E, h, w];
+      const per = E * h * w;
+      const half = new Uint16Array(n * per);
+      for (let i = 0; i < half.length; i++) half[i] = floatToHalf(f.data[i]);
+      fs.writeSync(fd, half, 0, half.byteLength, done * per * 2);
+      fs.fsyncSync(fd);
+      done += n;
+      writeJsonAtomicSync(indexFile, { key, count, done, shape } satisfies CacheIndex);
+      options.onProgress?.(done, count);
+    }
+    index = { key, count, done, shape: shape ?? [0, 0, 0] };
+  } finally {
+    fs.closeSync(fd);
+  }
+  fd = fs.openSync(file, 'r');
+  const per = index.shape[0] * index.shape[1] * index.shape[2];
+  const buf = new Uint16Array(per);
+  const finalIndex = index;
+  return {
+    file,
+    index: finalIndex,
+    read(i: number): Float32Array {
+      fs.readSync(fd, buf, 0, per * 2, i * per * 2);
+      const out = new Float32Array(per);
+      for (let k = 0; k < per; k++) out[k] = halfToFloat(buf[k]);
+      return out;
+    },
+  };
+}

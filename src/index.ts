@@ -13,3 +13,8 @@ export { Segmenter, type Segmentation, type SegmentOptions } from './infer/segme
 export { PixelEmbedder, ResNet, PAPER_NET, type NetConfig } from './net/embedder';
 export * as kernels from './kernels';
 export { slic, cachedSlic } from './data/regions';
+export { writeLabelPng, writeOverlay, classAreas } from './infer/output';
+export { ConfusionMatrix } from './eval/metrics';
+export { knnEvaluate } from './eval/knn';
+export { encodeIndexedPng, decodeIndexedPng, vocPalette } from './io/png';
+export { NativeTrainer, polyLr } from './train/native-trainer';

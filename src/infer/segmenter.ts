@@ -1,7 +1,10 @@
 // The Segmenter: language-driven segmentation of any images with any class names. Inputs are
 // decoded and resized (shorter side → `size`, sides rounded to the encoder's multiple), concurrent
 // calls are micro-batched per processed size, and each image is classified at its input size.
+import { Clip, type DenseVariant } from '../clip/clip';
 import { clips4Error, ErrorCodes, invalidParameter } from '../errors';
+import { CLIP_MEAN, CLIP_STD } from '../image/normalize';
+import { PixelEmbedder } from '../net/embedder';
 import { loadImage, type ImageInput, type RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
 import { resizeKeepAspect } from '../image/resize';
@@ -19,6 +22,17 @@ export interface SegmenterOptions {
   maxWaitMs?: number;
   concurrency?: number;
   device?: string;
+}
+
+export interface SegmenterLoadOptions extends SegmenterOptions {
+  /** CLIP weights (OpenAI/HF safetensors or TorchScript). */
+  clip: string;
+  /** A trained CLIP-S4 embedder (safetensors with its JSON config); without it, MaskCLIP mode. */
+  model?: string;
+  vocab?: string;
+  variant?: DenseVariant;
+  window?: number;
+  stride?: number;
 }
 
 export interface SegmentOptions {
@@ -51,6 +65,31 @@ interface Job {
 }
 
 export class Segmenter {
+  /**
+   * A Segmenter over CLIP's dense features (MaskCLIP mode) or, with `model`, over a trained CLIP-S4
+   * pixel embedder; CLIP's text encoder names the classes either way.
+   */
+  static async load(o: SegmenterLoadOptions): Promise<Segmenter> {
+    const { clip: clipFile, model, vocab, variant, window, stride, ...rest } = o;
+    const clip = await Clip.load(clipFile, { device: rest.device, ...(vocab ? { vocab } : {}) });
+    let encoder: Encoder;
+    if (model) {
+      const embedder = await PixelEmbedder.load(model, { device: rest.device });
+      if (embedder.config.embedDim !== clip.info.embedDim) {
+        throw clips4Error(ErrorCodes.weights, `${model} embeds into ${embedder.config.embedDim} dimensions but the CLIP ${clipFile} into ${clip.info.embedDim}: use the CLIP the model was trained with`);
+      }
+      encoder = { multipleOf: 8, mean: CLIP_MEAN, std: CLIP_STD, encode: (x) => embedder.embed(x) };
+    } else {
+      encoder = {
+        multipleOf: clip.info.kind === 'vit' ? clip.info.patchSize! : 32,
+        mean: CLIP_MEAN,
+        std: CLIP_STD,
+        encode: (x) => clip.denseFeatures(x, { variant, window, stride }),
+      };
+    }
+    return new Segmenter(encoder, clip, rest);
+  }
+
   readonly size: number;
   readonly device: string;
   private readonly batcher: MicroBatcher<Job, Tensor<'float32'>>;

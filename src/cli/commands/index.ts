@@ -4,5 +4,7 @@ import { doctor } from './doctor';
 import { worldGenerate } from './world-generate';
 import { worldPretrainClip } from './world-pretrain-clip';
 import { worldReproduce } from './world-reproduce';
+import { segment } from './segment';
+import { score } from './score';
 
-export const commands: Command[] = [doctor, worldGenerate, worldPretrainClip, worldReproduce];
+export const commands: Command[] = [doctor, segment, score, worldGenerate, worldPretrainClip, worldReproduce];

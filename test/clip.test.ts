@@ -210,3 +210,28 @@ test('the 85 prompt templates ship with the package', (t) => {
   t.true(templates.every((s) => s.includes('{}')));
   if (hasShared) t.deepEqual(templates, JSON.parse(fs.readFileSync(fixture('vocab.json'), 'utf8')).prompt_templates);
 });
+
+fixtureTest('image files go through CLIP preprocessing; sliding windows average overlapping windows', async (t) => {
+  const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
+  const jpg = fixture('real', 'VOCdevkit', 'VOC2012', 'JPEGImages', '2007_000063.jpg');
+  const e = await clip.encodeImage([jpg, fs.readFileSync(jpg)]);
+  t.deepEqual(e.shape, [2, 32]);
+  t.deepEqual(Array.from(e.data.slice(0, 32)), Array.from(e.data.slice(32)));
+  const x = await clip.prepareDense([jpg], 64);
+  t.deepEqual(x.shape, [1, 3, 64, 80]);
+  const full = await clip.denseFeatures(x);
+  // A window as large as the image is the plain computation.
+  t.deepEqual(Array.from((await clip.denseFeatures(x, { window: 96 })).data), Array.from(full.data));
+  const win = await clip.denseFeatures(x, { window: 64, stride: 16 });
+  t.deepEqual(win.shape, full.shape);
+  // The first column of cells is covered by one window only: it equals that window's features.
+  const first = await clip.denseFeatures({ dtype: 'float32', shape: [1, 3, 64, 64], data: sliceWidth(x, 64) });
+  for (let e2 = 0; e2 < 32; e2++) for (let y = 0; y < 4; y++) t.true(Math.abs(win.data[(e2 * 4 + y) * 5] - first.data[(e2 * 4 + y) * 4]) < 1e-5);
+});
+
+function sliceWidth(x: Tensor, w: number): Float32Array {
+  const [, c, h, W] = x.shape;
+  const out = new Float32Array(c * h * w);
+  for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out[(ch * h + y) * w + xx] = (x.data as Float32Array)[(ch * h + y) * W + xx];
+  return out;
+}

@@ -9,6 +9,9 @@ import * as safetensors from '../safetensors';
 import { checkTensor, type Tensor } from '../tensor';
 import { boolean, integer, oneOf, optionsObject, onlyKeys, opt, string, stringArray } from '../validate';
 import { resolveDevice } from '../runtime';
+import { loadImage, type ImageInput } from '../image/load';
+import { normalizeImages, CLIP_MEAN, CLIP_STD, type Normalization } from '../image/normalize';
+import { resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { fromHuggingFace, isHuggingFaceClip } from './hf';
 import { promptTemplates } from './templates';
 import { loadTokenizer, tokenize, defaultTokenizer, type Tokenizer } from './tokenizer';
@@ -110,10 +113,26 @@ export class Clip {
     checkTensor('images', t, { dtype: 'float32', shape: [null, 3, null, null] });
   }
 
-  /** Image embeddings [N,E] (unnormalised) of normalised images [N,3,R,R]. */
-  async encodeImage(images: Tensor<'float32'>): Promise<Tensor<'float32'>> {
-    this.checkImages(images);
-    return call(() => native().clip.encodeImage(this.handle, images));
+  /**
+   * Image embeddings [N,E] (unnormalised). Takes normalised images [N,3,R,R], or image files /
+   * Buffers / raw pixels, which are resized (shorter side, bicubic) and centre-cropped to the
+   * model's resolution and normalised with `norm` (CLIP's constants by default).
+   */
+  async encodeImage(images: Tensor<'float32'> | ImageInput[], norm: Normalization = { mean: CLIP_MEAN, std: CLIP_STD }): Promise<Tensor<'float32'>> {
+    let t: Tensor<'float32'>;
+    if (Array.isArray(images)) {
+      const raws = await Promise.all(images.map(async (i) => resizeShorterCenterCrop(await loadImage(i), this.info.imageResolution)));
+      t = normalizeImages(raws, norm);
+    } else t = images;
+    this.checkImages(t);
+    return call(() => native().clip.encodeImage(this.handle, t));
+  }
+
+  /** Normalised images for dense features: aspect kept, shorter side → `shorter`, sides multiples of the patch. */
+  async prepareDense(images: ImageInput[], shorter: number, norm: Normalization = { mean: CLIP_MEAN, std: CLIP_STD }): Promise<Tensor<'float32'>> {
+    const multipleOf = this.info.kind === 'vit' ? this.info.patchSize! : 32;
+    const raws = await Promise.all(images.map(async (i) => resizeKeepAspect(await loadImage(i), { shorter, multipleOf })));
+    return normalizeImages(raws, norm);
   }
 
   /** Text embeddings [N,E] (unnormalised) of token ids [N,L] or strings. */

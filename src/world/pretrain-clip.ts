@@ -71,8 +71,23 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   let loss = NaN;
   const warmup = 50;
   const estSteps = Math.min(maxSteps, Math.round(budget * 3));
+  // Captions naming the same set of classes are indistinguishable to the text side; a batch holds at
+  // most one image per set so that no pair in it is a false negative.
+  const keyOf = texts.map((t) => world.names.filter((n) => ` ${t.toLowerCase().replace(/[^a-z ]/g, ' ')} `.includes(` ${n} `)).join('|'));
+  const pickBatch = (): number[] => {
+    const seen = new Set<string>();
+    const out: number[] = [];
+    for (let tries = 0; out.length < batch && tries < batch * 20; tries++) {
+      const i = r.int(ids.length);
+      if (seen.has(keyOf[i])) continue;
+      seen.add(keyOf[i]);
+      out.push(i);
+    }
+    while (out.length < batch) out.push(r.int(ids.length));
+    return out;
+  };
   while (step < maxSteps && (Date.now() - started) / 1000 < budget) {
-    const pick = Array.from({ length: batch }, () => r.int(ids.length));
+    const pick = pickBatch();
     const views = pick.map((i) => {
       const img = images[i];
       const s = img.width * Math.sqrt(r.range(minCrop, 1));

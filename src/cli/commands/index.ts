@@ -6,5 +6,6 @@ import { worldPretrainClip } from './world-pretrain-clip';
 import { worldReproduce } from './world-reproduce';
 import { segment } from './segment';
 import { score } from './score';
+import { clipInspect } from './clip-inspect';
 
-export const commands: Command[] = [doctor, segment, score, worldGenerate, worldPretrainClip, worldReproduce];
+export const commands: Command[] = [doctor, clipInspect, segment, score, worldGenerate, worldPretrainClip, worldReproduce];

@@ -10,7 +10,7 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const nodedir = process.env.npm_config_nodedir || (existsSync('/usr/include/node/node_api.h') ? '/usr' : undefined);
-const env = { ...process.env };
+const env = { ...process.env, JOBS: process.env.JOBS ?? 'max' };
 if (nodedir) env.npm_config_nodedir = nodedir;
 const bin = require.resolve('prebuildify/bin.js');
 const args = [bin, '--napi', '--strip', '--target', `node@${process.versions.node}`];

@@ -7,5 +7,6 @@ import { worldReproduce } from './world-reproduce';
 import { segment } from './segment';
 import { score } from './score';
 import { clipInspect } from './clip-inspect';
+import { weightsFetch } from './weights-fetch';
 
-export const commands: Command[] = [doctor, clipInspect, segment, score, worldGenerate, worldPretrainClip, worldReproduce];
+export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, worldGenerate, worldPretrainClip, worldReproduce];

@@ -1,0 +1,58 @@
+// Kernels: batched spherical k-means vs a per-image loop (B=16, K=36, D=512, 10 iterations, 42² and
+// 84²), and the PSPNet-R50 forward at 336² as a ratio of the in-process SGEMM rate.
+import { sphericalKMeans } from '../../src/kernels/index.ts';
+import { PixelEmbedder, PAPER_NET } from '../../src/net/embedder.ts';
+import { zeros, type Tensor } from '../../src/tensor.ts';
+import { sgemmGflops, type BenchResult } from './sgemm.ts';
+
+function random(shape: number[]): Tensor<'float32'> {
+  const t = zeros('float32', shape);
+  let s = 1;
+  for (let i = 0; i < t.data.length; i++) t.data[i] = ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+  return t;
+}
+
+// Conv FLOPs of ResNet-50 (OS 8) + PSP head at `res`, counted from the layer shapes.
+function pspFlops(res: number): number {
+  const conv = (cin: number, cout: number, k: number, h: number) => 2 * cin * cout * k * k * h * h;
+  let f = conv(3, 64, 7, res / 2);
+  const h = res / 8;
+  const layers: [number, number, number, number][] = [[3, 64, 256, res / 4], [4, 128, 512, h], [6, 256, 1024, h], [3, 512, 2048, h]];
+  let cin = 64;
+  for (const [n, inner, out, hw] of layers) {
+    for (let b = 0; b < n; b++) {
+      f += conv(b ? out : cin, inner, 1, hw) + conv(inner, inner, 3, hw) + conv(inner, out, 1, hw);
+      if (b === 0) f += conv(cin, out, 1, hw);
+    }
+    cin = out;
+  }
+  f += conv(2048 + 4 * 512, 512, 3, h) + conv(512, 512, 1, h);
+  return f;
+}
+
+export async function run(emit: (r: BenchResult) => void): Promise<void> {
+  const peak = await sgemmGflops();
+  for (const side of [42, 84]) {
+    const emb = random([16, 512, side, side]);
+    const opts = { grid: [6, 6] as [number, number], iterations: 10 };
+    await sphericalKMeans(random([1, 512, side, side]), opts);
+    let t0 = performance.now();
+    await sphericalKMeans(emb, opts);
+    const batched = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const per = side * side * 512;
+    for (let b = 0; b < 16; b++) await sphericalKMeans({ dtype: 'float32', shape: [1, 512, side, side], data: emb.data.subarray(b * per, (b + 1) * per) }, opts);
+    const loop = (performance.now() - t0) / 1000;
+    emit({ name: `kernels.kmeans.${side}`, metric: 'seconds (B=16, batched)', value: batched, unit: 's', baseline: 'per-image loop', ratio: loop / batched });
+  }
+  const net = PixelEmbedder.create(PAPER_NET);
+  const x = random([1, 3, 336, 336]);
+  await net.embed(x);
+  const t0 = performance.now();
+  const n = 2;
+  for (let i = 0; i < n; i++) await net.embed(x);
+  const s = (performance.now() - t0) / 1000 / n;
+  const gflops = pspFlops(336) / s / 1e9;
+  emit({ name: 'net.pspnet-r50.336', metric: 'images/s', value: 1 / s, unit: 'images/s' });
+  emit({ name: 'net.pspnet-r50.336', metric: 'achieved GFLOP/s', value: gflops, unit: 'GFLOP/s', baseline: 'sgemm', ratio: gflops / peak });
+}

@@ -18,3 +18,4 @@ export { ConfusionMatrix } from './eval/metrics';
 export { knnEvaluate } from './eval/knn';
 export { encodeIndexedPng, decodeIndexedPng, vocPalette } from './io/png';
 export { NativeTrainer, polyLr } from './train/native-trainer';
+export { vocDataset, contextDataset, cocoStuffDataset, davisSequences, folderDataset, readLabel, type Dataset, type Item } from './data/datasets';

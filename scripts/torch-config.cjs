@@ -34,7 +34,7 @@ const what = process.argv[2] || 'json';
 const out = {
   include: cfg.include,
   // Strings with spaces cannot pass through gyp's command expansion; the build kind is enough here.
-  defines: ['CLIPS4_PREBUILD=1', ...(cfg.distributed ? ['CLIPS4_WITH_C10D=1'] : [])],
+  defines: ['CLIPS4_PREBUILD=1', ...(cfg.defines || []), ...(cfg.distributed ? ['CLIPS4_WITH_C10D=1'] : [])],
   cflags: cfg.cxxflags,
   ldflags: [`-Wl,-rpath,${cfg.libdir}`, '-Wl,--enable-new-dtags', `-L${cfg.libdir}`, '-Wl,--no-as-needed'],
   libs: cfg.libs.map((l) => `-l${l}`),

@@ -19,3 +19,4 @@ export { knnEvaluate } from './eval/knn';
 export { encodeIndexedPng, decodeIndexedPng, vocPalette } from './io/png';
 export { NativeTrainer, polyLr } from './train/native-trainer';
 export { vocDataset, contextDataset, cocoStuffDataset, davisSequences, folderDataset, readLabel, type Dataset, type Item } from './data/datasets';
+export { propagateLabels, davisScores, jaccard, boundaryF } from './eval/davis';

@@ -1,0 +1,222 @@
+// DAVIS-2017 semi-supervised evaluation: label propagation (CRW protocol, REFERENCE §5) and the
+// region (J) / boundary (F) measures per object, averaged over objects and sequences.
+
+export interface FrameFeatures {
+  /** L2-normalised features [D, h, w] (row-major per channel). */
+  data: Float32Array;
+  dim: number;
+  height: number;
+  width: number;
+}
+
+export interface PropagationOptions {
+  /** Previous frames in the context besides the first (20). */
+  context?: number;
+  /** Neighbours kept per query (10). */
+  topk?: number;
+  temperature?: number;
+  /** Spatial radius in feature cells (12). */
+  radius?: number;
+}
+
+/** Soft one-hot labels [K, h, w] of a mask (object ids 0..K−1) averaged into feature cells. */
+export function softLabels(mask: ArrayLike<number>, W: number, H: number, K: number, w: number, h: number): Float32Array {
+  const out = new Float32Array(K * h * w);
+  const count = new Float32Array(h * w);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const c = Math.min(h - 1, Math.floor((y * h) / H)) * w + Math.min(w - 1, Math.floor((x * w) / W));
+      const k = mask[y * W + x];
+      if (k < K) out[k * h * w + c]++;
+      count[c]++;
+    }
+  }
+  for (let k = 0; k < K; k++) for (let c = 0; c < h * w; c++) out[k * h * w + c] /= count[c] || 1;
+  return out;
+}
+
+/** Propagates the first frame's mask through the sequence; returns one label map per frame (frame 0 = the given mask). */
+export function propagateLabels(features: FrameFeatures[], firstMask: ArrayLike<number>, W: number, H: number, numObjects: number, o: PropagationOptions = {}): Uint8Array[] {
+  const ctxN = o.context ?? 20;
+  const topk = o.topk ?? 10;
+  const temp = o.temperature ?? 0.05;
+  const radius = o.radius ?? 12;
+  const { dim: D, height: h, width: w } = features[0];
+  const K = numObjects;
+  const labels: Float32Array[] = [softLabels(firstMask, W, H, K, w, h)];
+  const out: Uint8Array[] = [Uint8Array.from(firstMask as ArrayLike<number>)];
+  for (let t = 1; t < features.length; t++) {
+    const ctx = [0, ...Array.from({ length: Math.min(ctxN, t - 1) }, (_, i) => t - 1 - i).filter((i) => i > 0)];
+    const q = features[t].data;
+    const soft = new Float32Array(K * h * w);
+    const sims: number[] = [];
+    const refs: [number, number][] = [];
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        sims.length = 0;
+        refs.length = 0;
+        for (const f of ctx) {
+          const k = features[f].data;
+          for (let yy = Math.max(0, y - radius); yy <= Math.min(h - 1, y + radius); yy++) {
+            for (let xx = Math.max(0, x - radius); xx <= Math.min(w - 1, x + radius); xx++) {
+              if ((yy - y) ** 2 + (xx - x) ** 2 > radius * radius) continue;
+              let s = 0;
+              for (let d = 0; d < D; d++) s += q[d * h * w + y * w + x] * k[d * h * w + yy * w + xx];
+              sims.push(s);
+              refs.push([ctx.indexOf(f), yy * w + xx]);
+            }
+          }
+        }
+        const order = sims.map((_, i) => i).sort((a, b) => sims[b] - sims[a]).slice(0, topk);
+        const max = sims[order[0]] / temp;
+        let z = 0;
+        const wts = order.map((i) => {
+          const e = Math.exp(sims[i] / temp - max);
+          z += e;
+          return e;
+        });
+        order.forEach((i, j) => {
+          const [ci, cell] = refs[i];
+          const lab = labels[ctx[ci] === 0 ? 0 : ctx[ci]];
+          for (let kk = 0; kk < K; kk++) soft[kk * h * w + y * w + x] += (wts[j] / z) * lab[kk * h * w + cell];
+        });
+      }
+    }
+    labels[t] = soft;
+    out.push(upsampleArgmax(soft, K, w, h, W, H));
+  }
+  return out;
+}
+
+function upsampleArgmax(soft: Float32Array, K: number, w: number, h: number, W: number, H: number): Uint8Array {
+  const out = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / H - 0.5));
+    const y1 = Math.floor(fy);
+    const y2 = Math.min(h - 1, y1 + 1);
+    const ty = fy - y1;
+    for (let x = 0; x < W; x++) {
+      const fx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / W - 0.5));
+      const x1 = Math.floor(fx);
+      const x2 = Math.min(w - 1, x1 + 1);
+      const tx = fx - x1;
+      let best = 0;
+      let bv = -Infinity;
+      for (let k = 0; k < K; k++) {
+        const b = k * h * w;
+        const v = (soft[b + y1 * w + x1] * (1 - tx) + soft[b + y1 * w + x2] * tx) * (1 - ty) + (soft[b + y2 * w + x1] * (1 - tx) + soft[b + y2 * w + x2] * tx) * ty;
+        if (v > bv) {
+          bv = v;
+          best = k;
+        }
+      }
+      out[y * W + x] = best;
+    }
+  }
+  return out;
+}
+
+/** Region similarity J (IoU) of one object; 1 when both masks are empty. */
+export function jaccard(pred: ArrayLike<number>, gt: ArrayLike<number>, obj: number): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < gt.length; i++) {
+    const a = pred[i] === obj;
+    const b = gt[i] === obj;
+    if (a && b) inter++;
+    if (a || b) union++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+function boundary(mask: ArrayLike<number>, obj: number, W: number, H: number): Uint8Array {
+  const b = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const v = mask[y * W + x] === obj;
+      if (!v) continue;
+      const right = x + 1 < W ? mask[y * W + x + 1] === obj : false;
+      const down = y + 1 < H ? mask[(y + 1) * W + x] === obj : false;
+      const left = x > 0 ? mask[y * W + x - 1] === obj : false;
+      const up = y > 0 ? mask[(y - 1) * W + x] === obj : false;
+      if (!right || !down || !left || !up) b[y * W + x] = 1;
+    }
+  }
+  return b;
+}
+
+function dilate(b: Uint8Array, W: number, H: number, r: number): Uint8Array {
+  const out = new Uint8Array(W * H);
+  const offs: [number, number][] = [];
+  for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dx * dx + dy * dy <= r * r) offs.push([dx, dy]);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (!b[y * W + x]) continue;
+      for (const [dx, dy] of offs) {
+        const xx = x + dx;
+        const yy = y + dy;
+        if (xx >= 0 && yy >= 0 && xx < W && yy < H) out[yy * W + xx] = 1;
+      }
+    }
+  }
+  return out;
+}
+
+/** Boundary F-measure of one object with a tolerance of `bound` × the image diagonal (0.008). */
+export function boundaryF(pred: ArrayLike<number>, gt: ArrayLike<number>, obj: number, W: number, H: number, bound = 0.008): number {
+  const r = Math.ceil(bound * Math.hypot(W, H));
+  const bp = boundary(pred, obj, W, H);
+  const bg = boundary(gt, obj, W, H);
+  let np = 0;
+  let ng = 0;
+  for (let i = 0; i < bp.length; i++) {
+    np += bp[i];
+    ng += bg[i];
+  }
+  if (np === 0 && ng === 0) return 1;
+  if (np === 0 || ng === 0) return 0;
+  const dg = dilate(bg, W, H, r);
+  const dp = dilate(bp, W, H, r);
+  let matchP = 0;
+  let matchG = 0;
+  for (let i = 0; i < bp.length; i++) {
+    if (bp[i] && dg[i]) matchP++;
+    if (bg[i] && dp[i]) matchG++;
+  }
+  const precision = matchP / np;
+  const recall = matchG / ng;
+  return precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+}
+
+export interface DavisScore {
+  J: number;
+  F: number;
+  JF: number;
+  perSequence: Record<string, { J: number; F: number }>;
+}
+
+/** Mean J and F over objects per sequence (frames after the first), then over sequences. */
+export function davisScores(sequences: { name: string; pred: ArrayLike<number>[]; gt: ArrayLike<number>[]; width: number; height: number }[]): DavisScore {
+  const perSequence: Record<string, { J: number; F: number }> = {};
+  for (const s of sequences) {
+    const objects = new Set<number>();
+    for (const g of s.gt) for (let i = 0; i < g.length; i++) if (g[i] !== 0 && g[i] !== 255) objects.add(g[i]);
+    let J = 0;
+    let F = 0;
+    for (const obj of objects) {
+      let j = 0;
+      let f = 0;
+      for (let t = 1; t < s.gt.length; t++) {
+        j += jaccard(s.pred[t], s.gt[t], obj);
+        f += boundaryF(s.pred[t], s.gt[t], obj, s.width, s.height);
+      }
+      J += j / (s.gt.length - 1);
+      F += f / (s.gt.length - 1);
+    }
+    perSequence[s.name] = { J: J / objects.size, F: F / objects.size };
+  }
+  const names = Object.keys(perSequence);
+  const J = names.reduce((a, n) => a + perSequence[n].J, 0) / names.length;
+  const F = names.reduce((a, n) => a + perSequence[n].F, 0) / names.length;
+  return { J, F, JF: (J + F) / 2, perSequence };
+}

@@ -44,12 +44,12 @@ with one fold of classes held out (runs/demo/report.md and report.json). Reuses 
   const clipReport = clipFile.replace(/\.safetensors$/, '.report.json');
   log(`2/3 CLIP pretraining → ${clipFile}`);
   if (fs.existsSync(clipFile) && fs.existsSync(clipReport)) log('CLIP reused');
-  else await pretrainClip({ data: worldDir, out: clipFile, minutes: quick ? 1 : 7, evalImages: quick ? 40 : 200, log });
+  else await pretrainClip({ data: worldDir, out: clipFile, minutes: quick ? 1 : 5, evalImages: quick ? 40 : 200, log });
   const cr = JSON.parse(fs.readFileSync(clipReport, 'utf8'));
   log(`CLIP: zero-shot top-1 ${(cr.zeroShotTop1 * 100).toFixed(1)}%, MaskCLIP val mIoU ${(cr.maskclipMiou * 100).toFixed(1)}%`);
 
   log(`3/3 reproduce → ${out}`);
-  const report = await reproduce({ data: worldDir, clip: clipFile, out, iterations: quick ? 40 : 300, trainImages: quick ? 300 : 1500, valImages: quick ? 40 : 200, log });
+  const report = await reproduce({ data: worldDir, clip: clipFile, out, iterations: quick ? 40 : 250, trainImages: quick ? 300 : 1500, valImages: quick ? 40 : 200, log });
   process.stdout.write(`\n${headline(report)}\n\nReport: ${path.join(out, 'report.md')} (numbers in report.json, figures beside it); ${((Date.now() - started) / 60000).toFixed(1)} min in all.\n`);
   return 0;
 }

@@ -20,3 +20,7 @@ export { encodeIndexedPng, decodeIndexedPng, vocPalette } from './io/png';
 export { NativeTrainer, polyLr } from './train/native-trainer';
 export { vocDataset, contextDataset, cocoStuffDataset, davisSequences, folderDataset, readLabel, type Dataset, type Item } from './data/datasets';
 export { propagateLabels, davisScores, jaccard, boundaryF } from './eval/davis';
+export { resolveConfig } from './train/config';
+export { configHelp, SCHEMA } from './train/schema';
+export { runTraining } from './train/run';
+export { saveCheckpoint, loadLatest } from './train/checkpoint';

@@ -8,20 +8,16 @@ import { Clip } from '../clip/clip';
 import { ConfusionMatrix } from '../eval/metrics';
 import { knnEvaluate, type SegmentedImage } from '../eval/knn';
 import { normalizeImages } from '../image/normalize';
-import type { RawImage } from '../image/load';
 import { writeJsonAtomicSync, writeFileAtomicSync } from '../io/atomic';
 import { segmentMeans, sphericalKMeans } from '../kernels';
+import { prepareTraining } from '../train/prepare';
 import { PixelEmbedder, type NetConfig } from '../net/embedder';
-import { slic } from '../data/regions';
-import { buildClipCache, cacheKey } from '../data/clip-cache';
-import { DEFAULT_VIEWS, makeBatch, type Sample, type ViewOptions } from '../data/views';
+import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
 import { NativeTrainer, polyLr, type TrainerOptions } from '../train/native-trainer';
 import type { Tensor } from '../tensor';
-import { captionsById } from './data';
 import { imagePath, loadImages, readClassLabels, readWorld, splitIds, type WorldInfo } from './data';
 import { languageConfusion } from './evaluate';
 import { WORLD_TEMPLATES } from './pretrain-clip';
-import { knownPrototypes, unknownPrototypes } from './prototypes';
 import { makeRng } from './rng';
 import { writeFigures } from './figures';
 
@@ -74,43 +70,22 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
   const knownNames = world.names.filter((n) => !unknownNames.includes(n));
   log(`reproduce: ${knownNames.length} known classes, ${unknownNames.length} held out as unknown (${unknownNames.join(', ')})`);
 
-  // Training images: decoded once, regions (SLIC), CLIP teacher features (cached, float16).
+  // Training images: decoded once, regions (SLIC), CLIP teacher features (cached), prototypes.
   const trainIds = splitIds(o.data, 'train').slice(0, o.trainImages ?? 1500);
-  const images = await loadImages(trainIds.map((id) => imagePath(o.data, id)));
-  const regions = await Promise.all(images.map((img) => slic(img, { segments: 16, compactness: 10 })));
-  const key = cacheKey({ weights: clip.id, variant: 'maskclip', resolution: images[0].width, images: trainIds });
-  const cache = await buildClipCache(path.join(o.out, 'cache'), key, trainIds.length, async (idx) => clip.denseFeatures(normalizeImages(idx.map((i) => images[i]))), {
-    onProgress: (d, t) => d % 256 < 32 && log(`reproduce: CLIP features ${d}/${t}`),
+  const prepared = await prepareTraining({
+    files: trainIds.map((id) => imagePath(o.data, id)),
+    clip,
+    cacheDir: path.join(o.out, 'cache'),
+    resize: 0,
+    regions: { segments: 16, compactness: 10 },
+    knownNames,
+    templates: WORLD_TEMPLATES,
+    topM: 32,
+    unknown: 32,
+    seed,
+    log: (l) => log(`reproduce: ${l}`),
   });
-  const [, fh, fw] = cache.index.shape;
-  const cell = images[0].width / fw;
-  const samples: Sample[] = images.map((image, i) => ({ image, regions: regions[i], clip: { data: cache.read(i), E, fh, fw, cell } }));
-
-  // Prototypes from CLIP segments of the training images (k-means on CLIP's features).
-  const segs: Float32Array[] = [];
-  let S = 0;
-  for (let i = 0; i < samples.length; i += 64) {
-    const part = samples.slice(i, i + 64);
-    const f: Tensor<'float32'> = { dtype: 'float32', shape: [part.length, E, fh, fw], data: new Float32Array(part.length * E * fh * fw) };
-    part.forEach((s, k) => f.data.set(s.clip.data, k * E * fh * fw));
-    const km = await sphericalKMeans(f, { grid: [3, 3], iterations: 10 });
-    // Make segment ids global over the batch.
-    const K = 9;
-    km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
-    const m = await segmentMeans(f, km.labels);
-    segs.push(m.means.data as Float32Array);
-    S += m.means.shape[0];
-  }
-  const segAll = new Float32Array(S * E);
-  let off = 0;
-  for (const s of segs) {
-    segAll.set(s, off);
-    off += s.length;
-  }
-  const knownText = await clip.textClassifier(knownNames, { templates: WORLD_TEMPLATES });
-  const known = knownPrototypes(segAll, S, knownText, 32);
-  const unknown = unknownPrototypes(segAll, S, E, 32, makeRng(seed + 1));
-  log(`reproduce: prototypes from ${S} CLIP segments (${knownNames.length} known, 32 unknown)`);
+  const { samples, known, unknown, knownText } = prepared;
 
   const views: ViewOptions = { ...DEFAULT_VIEWS, size: 64, stride: 8 };
   const base: TrainerOptions = { grid: [3, 3], kmeansIterations: 5, kappa: 10, bankBatches: 2, semanticTemperature: 0.1, momentum: 0.9, weightDecay: 1e-3, known, unknown };

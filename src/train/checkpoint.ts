@@ -1,0 +1,48 @@
+// Checkpoints: a folder per checkpoint written under a temporary name, every file fsynced, then
+// renamed into place; the `last` pointer is replaced last (atomically). A crash at any moment leaves
+// the previous checkpoint and pointer intact.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomicSync, writeJsonAtomicSync } from '../io/atomic';
+import type { TrainerState } from '../native';
+import * as safetensors from '../safetensors';
+
+export interface CheckpointMeta {
+  iteration: number;
+  config: unknown;
+  metrics?: Record<string, number>;
+}
+
+export async function saveCheckpoint(runDir: string, state: TrainerState, meta: CheckpointMeta, keep: number): Promise<string> {
+  const name = `ckpt-${String(meta.iteration).padStart(7, '0')}`;
+  const final = path.join(runDir, name);
+  const tmp = path.join(runDir, `.${name}.tmp-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  await safetensors.write(path.join(tmp, 'model.safetensors'), state.model);
+  await safetensors.write(path.join(tmp, 'momentum.safetensors'), state.momentum);
+  await safetensors.write(path.join(tmp, 'extra.safetensors'), state.extra);
+  writeJsonAtomicSync(path.join(tmp, 'state.json'), { ...meta, iteration: state.iteration });
+  if (process.env.CLIPS4_TEST_CRASH_IN_CHECKPOINT === String(meta.iteration)) process.kill(process.pid, 'SIGKILL');
+  fs.rmSync(final, { recursive: true, force: true });
+  fs.renameSync(tmp, final);
+  writeFileAtomicSync(path.join(runDir, 'last'), `${name}\n`);
+  const all = fs.readdirSync(runDir).filter((f) => /^ckpt-\d+$/.test(f)).sort();
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) fs.rmSync(path.join(runDir, old), { recursive: true, force: true });
+  return final;
+}
+
+/** The checkpoint the `last` pointer names (undefined when there is none). */
+export async function loadLatest(runDir: string): Promise<{ dir: string; state: TrainerState; meta: CheckpointMeta } | undefined> {
+  const pointer = path.join(runDir, 'last');
+  if (!fs.existsSync(pointer)) return undefined;
+  const dir = path.join(runDir, fs.readFileSync(pointer, 'utf8').trim());
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as CheckpointMeta;
+  const state: TrainerState = {
+    model: await safetensors.read(path.join(dir, 'model.safetensors')),
+    momentum: await safetensors.read(path.join(dir, 'momentum.safetensors')),
+    extra: await safetensors.read(path.join(dir, 'extra.safetensors')),
+    iteration: meta.iteration,
+  };
+  return { dir, state, meta };
+}

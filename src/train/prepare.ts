@@ -1,0 +1,94 @@
+// Everything training needs before the first step, computed once from unlabelled images: decoded
+// images, SLIC regions, CLIP's dense teacher features (cached in float16), and the target-class
+// prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
+import * as path from 'node:path';
+import type { Clip } from '../clip/clip';
+import { buildClipCache, cacheKey } from '../data/clip-cache';
+import { slic } from '../data/regions';
+import type { Sample } from '../data/views';
+import { loadImage, type RawImage } from '../image/load';
+import { normalizeImages } from '../image/normalize';
+import { resizeExact, resizeKeepAspect } from '../image/resize';
+import { segmentMeans, sphericalKMeans } from '../kernels';
+import type { Tensor } from '../tensor';
+import { knownPrototypes, unknownPrototypes } from '../world/prototypes';
+import { makeRng } from '../world/rng';
+
+export interface Prepared {
+  samples: Sample[];
+  known: Tensor<'float32'>;
+  unknown: Tensor<'float32'>;
+  knownText: Tensor<'float32'>;
+  clipSegments: number;
+}
+
+export interface PrepareOptions {
+  files: string[];
+  clip: Clip;
+  cacheDir: string;
+  /** Shorter side after resizing (0 = keep); sides are rounded to the CLIP patch so all features align. */
+  resize: number;
+  regions: { segments: number; compactness: number };
+  knownNames: string[];
+  templates?: string[];
+  topM: number;
+  unknown: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
+  const log = o.log ?? (() => {});
+  const multiple = o.clip.info.kind === 'vit' ? o.clip.info.patchSize! : 32;
+  const images: RawImage[] = [];
+  for (let i = 0; i < o.files.length; i += 16) {
+    const part = await Promise.all(
+      o.files.slice(i, i + 16).map(async (f) => {
+        const img = await loadImage(f);
+        return o.resize ? resizeKeepAspect(img, { shorter: o.resize, multipleOf: multiple }) : img.width % multiple || img.height % multiple ? resizeExact(img, Math.max(multiple, Math.round(img.width / multiple) * multiple), Math.max(multiple, Math.round(img.height / multiple) * multiple)) : img;
+      }),
+    );
+    images.push(...part);
+  }
+  const regions = await Promise.all(images.map((img) => slic(img, o.regions)));
+  const E = o.clip.info.embedDim;
+  const key = cacheKey({ weights: o.clip.id, variant: 'maskclip', resolution: images[0].width, images: o.files });
+  const cache = await buildClipCache(o.cacheDir, key, o.files.length, async (idx) => {
+    // Same-sized images are batched; others one at a time.
+    const groups = new Map<string, number[]>();
+    for (const i of idx) groups.set(`${images[i].width}x${images[i].height}`, [...(groups.get(`${images[i].width}x${images[i].height}`) ?? []), i]);
+    if (groups.size === 1) return o.clip.denseFeatures(normalizeImages(idx.map((i) => images[i])));
+    throw new Error('images of different sizes: set data.resize so the CLIP cache can batch them');
+  }, { onProgress: (d, t) => d % 256 < 32 && log(`CLIP teacher features ${d}/${t}`) });
+  const [, fh, fw] = cache.index.shape;
+  const samples: Sample[] = images.map((image, i) => ({ image, regions: regions[i], clip: { data: cache.read(i), E, fh, fw, cell: image.width / fw } }));
+
+  const segs: Float32Array[] = [];
+  let S = 0;
+  for (let i = 0; i < samples.length; i += 64) {
+    const part = samples.slice(i, i + 64);
+    const f: Tensor<'float32'> = { dtype: 'float32', shape: [part.length, E, fh, fw], data: new Float32Array(part.length * E * fh * fw) };
+    part.forEach((s, k) => f.data.set(s.clip.data, k * E * fh * fw));
+    const km = await sphericalKMeans(f, { grid: [Math.min(3, fh), Math.min(3, fw)], iterations: 10 });
+    const K = Math.min(3, fh) * Math.min(3, fw);
+    km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
+    const m = await segmentMeans(f, km.labels);
+    segs.push(m.means.data as Float32Array);
+    S += m.means.shape[0];
+  }
+  const all = new Float32Array(S * E);
+  let off = 0;
+  for (const s of segs) {
+    all.set(s, off);
+    off += s.length;
+  }
+  const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
+  const known = knownPrototypes(all, S, knownText, o.topM);
+  const unknown = unknownPrototypes(all, S, E, o.unknown, makeRng(o.seed + 1));
+  log(`prototypes from ${S} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
+  return { samples, known, unknown, knownText, clipSegments: S };
+}
+
+export function cacheDirFor(out: string): string {
+  return path.join(out, 'cache');
+}

@@ -1,0 +1,144 @@
+// The training job: configured by src/train/schema.ts, resumable, with checkpoints, JSONL metrics
+// and progress lines. Batches at iteration i depend only on (seed, i), so a resumed run sees the
+// same batches as an uninterrupted one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Clip } from '../clip/clip';
+import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, type Dataset } from '../data/datasets';
+import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
+import { clips4Error, ErrorCodes } from '../errors';
+import { writeJsonAtomicSync } from '../io/atomic';
+import { PixelEmbedder, type NetConfig } from '../net/embedder';
+import { classNames } from '../clip/templates';
+import { readWorld, splitIds, imagePath } from '../world/data';
+import { deriveSeed, makeRng } from '../world/rng';
+import { saveCheckpoint, loadLatest } from './checkpoint';
+import type { Config } from './schema';
+import { NativeTrainer, polyLr } from './native-trainer';
+import { prepareTraining } from './prepare';
+
+export interface RunOptions {
+  out: string;
+  resume?: boolean;
+  log?: (line: string) => void;
+}
+
+function datasetFiles(c: Config): { files: string[]; classes: string[] } {
+  const d = c.data as { kind: string; root: string; split: string; images: number };
+  let ds: Dataset | undefined;
+  let files: string[];
+  let classes: string[] = [];
+  if (d.kind === 'world') {
+    const w = readWorld(d.root);
+    files = splitIds(d.root, d.split === 'val' ? 'val' : 'train').map((id) => imagePath(d.root, id));
+    classes = w.names;
+  } else {
+    ds = d.kind === 'voc' ? vocDataset(d.root, d.split) : d.kind === 'context' ? contextDataset(d.root, d.split) : d.kind === 'cocostuff' ? cocoStuffDataset(d.root, d.split) : folderDataset(d.root);
+    files = ds.items.map((i) => i.image);
+    classes = ds.classes ?? [];
+    if (d.kind === 'voc') classes = classNames('voc20');
+  }
+  return { files: d.images > 0 ? files.slice(0, d.images) : files, classes };
+}
+
+export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string };
+  fs.mkdirSync(o.out, { recursive: true });
+  writeJsonAtomicSync(path.join(o.out, 'config.json'), c);
+  const clipCfg = c.clip as { weights: string; vocab: string; variant: string };
+  const clip = await Clip.load(clipCfg.weights, { device: t.device, ...(clipCfg.vocab ? { vocab: clipCfg.vocab } : {}) });
+  const { files, classes } = datasetFiles(c);
+  const p = c.prototypes as { known: string[]; heldOut: string[]; topM: number; unknown: number; templates: string[] };
+  const knownNames = (p.known.length ? p.known : classes).filter((n) => !p.heldOut.includes(n));
+  if (knownNames.length === 0 && !(c.loss as { semantic: boolean }).semantic === false) {
+    throw clips4Error(ErrorCodes.config, 'prototypes.known is empty and the dataset has no class names: set prototypes.known or turn loss.semantic off');
+  }
+  const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number };
+  log(`training on ${files.length} images; ${knownNames.length} known classes${p.heldOut.length ? `, held out: ${p.heldOut.join(', ')}` : ''}`);
+  const prepared = await prepareTraining({ files, clip, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: { segments: data.regions, compactness: data.compactness }, knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, log });
+  const m = c.model as unknown as NetConfig & { backbone: string };
+  const { backbone, ...net } = m;
+  const embedder = PixelEmbedder.create({ ...net, embedDim: clip.info.embedDim }, { seed: t.seed, device: t.device });
+  if (backbone) await embedder.loadBackbone(backbone);
+  const l = c.loss as Record<string, number | boolean>;
+  const seg = c.segments as { grid: [number, number]; kmeansIterations: number; locationWeight: number };
+  const trainer = NativeTrainer.create(embedder.handle, {
+    device: t.device,
+    grid: seg.grid,
+    kmeansIterations: seg.kmeansIterations,
+    locationWeight: seg.locationWeight,
+    kappa: l.kappa as number,
+    bankBatches: l.bankBatches as number,
+    contrastive: l.contrastive as boolean,
+    embedding: l.embedding as boolean,
+    semantic: l.semantic as boolean,
+    maskclipPlus: l.maskclipPlus as boolean,
+    weightContrastive: l.weightContrastive as number,
+    weightEmbedding: l.weightEmbedding as number,
+    weightSemantic: l.weightSemantic as number,
+    semanticTemperature: l.temperature as number,
+    unknownLr: l.unknownLr as number,
+    momentum: t.momentum,
+    weightDecay: t.weightDecay,
+    known: prepared.known,
+    unknown: prepared.unknown,
+    knownText: prepared.knownText,
+  });
+  let start = 0;
+  if (o.resume) {
+    const last = await loadLatest(o.out);
+    if (last) {
+      await trainer.restore(last.state);
+      start = last.state.iteration;
+      log(`resumed from ${last.dir} at iteration ${start}`);
+    } else log('no checkpoint to resume from: starting at iteration 0');
+  }
+  const views: ViewOptions = { ...DEFAULT_VIEWS, size: data.crop, scale: [data.scale[0], data.scale[1]], stride: embedder.stride };
+  const ck = c.checkpoint as { every: number; keep: number };
+  const every = (c.log as { every: number }).every;
+  let stop = false;
+  const onSignal = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    log('signal received: saving a checkpoint after this step (again to quit now)');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const metricsFile = path.join(o.out, 'metrics.jsonl');
+  let lastMetrics: Record<string, number> | undefined;
+  const save = async (it: number) => saveCheckpoint(o.out, await trainer.state(), { iteration: it, config: c, metrics: lastMetrics }, ck.keep);
+  const began = Date.now();
+  let it = start;
+  try {
+    // The next batch is prepared while the native step runs.
+    const batchFor = (i: number) => {
+      const r = makeRng(deriveSeed(t.seed, i));
+      const pick = Array.from({ length: t.batch }, () => prepared.samples[r.int(prepared.samples.length)]);
+      return makeBatch(pick, views, r);
+    };
+    let next = batchFor(it);
+    for (; it < t.iterations && !stop; ) {
+      const step = trainer.step(next, polyLr(t.lr, it, t.iterations, t.power));
+      const following = it + 1 < t.iterations ? batchFor(it + 1) : undefined;
+      const mt = await step.catch((err: Error) => {
+        throw clips4Error(ErrorCodes.state, `${err.message}; the last good checkpoint in ${o.out} is kept (resume with --resume)`);
+      });
+      it++;
+      lastMetrics = { ...mt, lr: polyLr(t.lr, it - 1, t.iterations, t.power), imagesPerSecond: t.batch / mt.seconds };
+      fs.appendFileSync(metricsFile, JSON.stringify(lastMetrics) + '\n');
+      if (it % every === 0 || it === t.iterations) {
+        const eta = ((Date.now() - began) / (it - start)) * (t.iterations - it);
+        log(`it ${it}/${t.iterations} loss ${mt.loss.toFixed(4)} (t ${mt.contrastive.toFixed(3)} e ${mt.embedding.toFixed(3)} s ${mt.semantic.toFixed(3)}) avgsim ${mt.avgsim.toFixed(3)} ${(t.batch / mt.seconds).toFixed(1)} img/s ETA ${(eta / 1000).toFixed(0)} s`);
+      }
+      if (it % ck.every === 0) await save(it);
+      if (following) next = following;
+    }
+    if (stop || it === t.iterations) await save(it);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  await embedder.save(path.join(o.out, 'model.safetensors'));
+  return { iteration: it, lastMetrics };
+}

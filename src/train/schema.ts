@@ -1,0 +1,100 @@
+// Every training setting, declared once with its type, default, range and help (paper defaults;
+// REFERENCE §4). Configs are JSON files composed from `_base_` files and `--set a.b=c` overrides.
+export type FieldType = 'int' | 'number' | 'bool' | 'string' | 'int[]' | 'number[]' | 'bool[]' | 'string[]';
+
+export interface Field {
+  type: FieldType;
+  default: unknown;
+  help: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  /** Fixed array length. */
+  length?: number;
+}
+
+export const SCHEMA: Record<string, Record<string, Field>> = {
+  data: {
+    kind: { type: 'string', default: 'world', values: ['world', 'voc', 'context', 'cocostuff', 'folder'], help: 'dataset layout of data.root' },
+    root: { type: 'string', default: 'runs/world', help: 'dataset folder (VOCdevkit, converted Context/COCO-Stuff, a world, or any image folder)' },
+    split: { type: 'string', default: 'train', help: "split list to train on ('train_aug' for VOC+SBD)" },
+    images: { type: 'int', default: 0, min: 0, help: 'use only the first N images (0 = all)' },
+    crop: { type: 'int', default: 336, min: 16, max: 4096, help: 'side of each augmented view (pixels)' },
+    scale: { type: 'number[]', default: [0.5, 1], length: 2, min: 0.05, max: 1, help: 'random resized crop: area range as a fraction of the image' },
+    regions: { type: 'int', default: 48, min: 2, max: 10000, help: 'SLIC superpixels per image (the regions of the positives)' },
+    compactness: { type: 'number', default: 10, min: 0, help: 'SLIC compactness' },
+    resize: { type: 'int', default: 0, min: 0, help: 'resize images so the shorter side is this before everything else (0 = keep)' },
+  },
+  clip: {
+    weights: { type: 'string', default: '', help: 'CLIP weights (OpenAI/HF safetensors or TorchScript); required' },
+    vocab: { type: 'string', default: '', help: 'tokenizer file (default: beside the weights, else CLIP BPE)' },
+    variant: { type: 'string', default: 'maskclip', values: ['maskclip', 'clearclip', 'sclip', 'naclip'], help: 'teacher dense-feature variant' },
+  },
+  model: {
+    block: { type: 'string', default: 'bottleneck', values: ['bottleneck', 'basic'], help: 'ResNet block' },
+    layers: { type: 'int[]', default: [3, 4, 6, 3], length: 4, min: 1, help: 'blocks per layer (ResNet-50: 3,4,6,3)' },
+    inner: { type: 'int[]', default: [64, 128, 256, 512], length: 4, min: 1, help: '3x3 widths per layer' },
+    out: { type: 'int[]', default: [256, 512, 1024, 2048], length: 4, min: 1, help: 'output widths per layer' },
+    stem: { type: 'int', default: 64, min: 2, help: 'stem width' },
+    deepStem: { type: 'bool', default: false, help: 'three 3x3 stem convolutions instead of one 7x7' },
+    dilation: { type: 'bool[]', default: [false, true, true], length: 3, help: 'dilate layer2/3/4 instead of striding ([false,true,true] = output stride 8)' },
+    headChannels: { type: 'int', default: 512, min: 1, help: 'PSPNet channels' },
+    norm: { type: 'string', default: 'bn', values: ['bn', 'bn-eval', 'gn'], help: 'head normalisation (bn falls back to running statistics for single values)' },
+    upsample: { type: 'bool', default: false, help: 'upsample embeddings x2 (output stride 4)' },
+    backbone: { type: 'string', default: '', help: 'torchvision ResNet weights (safetensors) to initialise the backbone' },
+  },
+  train: {
+    batch: { type: 'int', default: 8, min: 1, help: 'images per step (two views each)' },
+    iterations: { type: 'int', default: 20000, min: 1, help: 'optimisation steps' },
+    lr: { type: 'number', default: 1e-3, min: 0, help: 'initial learning rate (poly decay)' },
+    power: { type: 'number', default: 0.9, min: 0, help: 'poly decay power' },
+    momentum: { type: 'number', default: 0.9, min: 0, max: 1, help: 'SGD momentum' },
+    weightDecay: { type: 'number', default: 1e-3, min: 0, help: 'SGD weight decay' },
+    seed: { type: 'int', default: 0, min: 0, help: 'seed of initialisation and data order' },
+    device: { type: 'string', default: 'cpu', help: "'cpu', 'cuda', 'cuda:N' or 'auto'" },
+  },
+  segments: {
+    grid: { type: 'int[]', default: [6, 6], length: 2, min: 1, help: 'k-means grid initialisation (6x6 = 36 segments per view)' },
+    kmeansIterations: { type: 'int', default: 10, min: 1, help: 'k-means iterations' },
+    locationWeight: { type: 'number', default: 1, min: 0, help: 'weight of the (y, x) features in k-means' },
+  },
+  loss: {
+    kappa: { type: 'number', default: 10, min: 1e-6, help: 'concentration of the contrastive loss' },
+    bankBatches: { type: 'int', default: 2, min: 0, help: 'memory bank size in batches' },
+    contrastive: { type: 'bool', default: true, help: 'L_t, pixel-segment contrastive loss' },
+    embedding: { type: 'bool', default: true, help: 'L_e, embedding consistency with CLIP' },
+    semantic: { type: 'bool', default: true, help: 'L_s, semantic consistency with the prototypes' },
+    weightContrastive: { type: 'number', default: 1, min: 0, help: 'weight of L_t' },
+    weightEmbedding: { type: 'number', default: 1, min: 0, help: 'weight of L_e' },
+    weightSemantic: { type: 'number', default: 1, min: 0, help: 'weight of L_s' },
+    temperature: { type: 'number', default: 0.1, min: 1e-6, help: 'temperature of softmax(cos(v, C)) in L_s' },
+    maskclipPlus: { type: 'bool', default: false, help: 'MaskCLIP+ baseline: per-pixel pseudo-labels of the known classes, no other loss' },
+    unknownLr: { type: 'number', default: 0.1, min: 0, help: 'step size of the unknown-prototype update (L_u)' },
+  },
+  prototypes: {
+    known: { type: 'string[]', default: [], help: 'known class names (default: the dataset classes minus heldOut)' },
+    heldOut: { type: 'string[]', default: [], help: 'classes kept unknown (never given to training), for class-free evaluation' },
+    topM: { type: 'int', default: 32, min: 1, help: 'segments averaged per known prototype' },
+    unknown: { type: 'int', default: 64, min: 0, help: 'unknown prototypes' },
+    templates: { type: 'string[]', default: [], help: "prompt templates (default: CLIP's 85)" },
+  },
+  checkpoint: {
+    every: { type: 'int', default: 1000, min: 1, help: 'save a checkpoint every N iterations (and on SIGINT/SIGTERM)' },
+    keep: { type: 'int', default: 3, min: 1, help: 'checkpoints kept' },
+  },
+  log: {
+    every: { type: 'int', default: 20, min: 1, help: 'progress line every N iterations' },
+  },
+};
+
+export type Config = { [S in keyof typeof SCHEMA]: Record<string, unknown> };
+
+/** The schema as text (for --help). */
+export function configHelp(): string {
+  const lines: string[] = [];
+  for (const [section, fields] of Object.entries(SCHEMA)) {
+    lines.push(`${section}:`);
+    for (const [k, f] of Object.entries(fields)) lines.push(`  ${`${section}.${k}`.padEnd(26)} ${f.type.padEnd(8)} ${JSON.stringify(f.default).padEnd(22)} ${f.help}${f.values ? ` (${f.values.join('|')})` : ''}`);
+  }
+  return lines.join('\n');
+}

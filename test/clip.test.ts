@@ -122,7 +122,7 @@ fixtureTest('bad weights name the key or the file', async (t) => {
   const wrong = { ...sd, 'visual.ln_pre.bias': { dtype: 'float32', shape: [5], data: new Float32Array(5) } as Tensor };
   const f2 = path.join(dir, 'wrong.safetensors');
   await safetensors.write(f2, wrong);
-  await t.throwsAsync(Clip.load(f2), { code: 'ERR_CLIPS4_WEIGHTS', message: /tensor 'visual\.ln_pre\.bias' has shape \[5\] but the inferred architecture needs \[128\]/ });
+  await t.throwsAsync(Clip.load(f2), { code: 'ERR_CLIPS4_WEIGHTS', message: /tensor 'visual\.ln_pre\.bias' has shape \[5\] but the CLIP architecture inferred from them needs \[128\]/ });
   // float64: write the header by hand (the writer has no float64 dtype).
   const json = Buffer.from(JSON.stringify({ 'visual.proj': { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }));
   const len = Buffer.alloc(8);

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "handle.h"
 #include "registry.h"
+#include "state_dict.h"
 #include "tensor_js.h"
 #include "tensor_ops.h"
 
@@ -201,10 +202,7 @@ Napi::Value GetStateDict(const Napi::CallbackInfo& info) {
     auto h = UnwrapHandle<ClipHandle>(info[0], "clip");
     return RunAsync(info.Env(), "clip.stateDict", [h]() -> Producer {
       std::lock_guard<std::mutex> lock(h->mutex);
-      StateDict sd;
-      for (auto& p : h->model->named_parameters(true)) sd.emplace(p.key(), PrepareForJs(p.value().to(at::kFloat)));
-      for (auto& b : h->model->named_buffers(true))
-        if (b.key().find("num_batches_tracked") == std::string::npos) sd.emplace(b.key(), PrepareForJs(b.value().to(at::kFloat)));
+      StateDict sd = ModuleStateDict(*h->model, /*withCounters=*/false);
       return [sd](Napi::Env env) -> Napi::Value { return StateDictToJs(env, sd); };
     }, GradMode::kNoGrad);
   });

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "errors.h"
+#include "state_dict.h"
 #include "tensor_ops.h"
 
 namespace clips4 {
@@ -332,43 +333,10 @@ ClipConfig InferClipConfig(const std::map<std::string, at::Tensor>& sd) {
 }
 
 void LoadClipWeights(ClipModelImpl& model, const std::map<std::string, at::Tensor>& sd) {
-  torch::NoGradGuard ng;
-  std::vector<std::string> missing, unexpected;
-  std::map<std::string, at::Tensor> targets;
-  for (auto& p : model.named_parameters(true)) targets.emplace(p.key(), p.value());
-  for (auto& b : model.named_buffers(true)) targets.emplace(b.key(), b.value());
-  for (auto& [k, t] : targets) {
-    auto it = sd.find(k);
-    if (it == sd.end()) {
-      if (!EndsWith(k, ".num_batches_tracked")) missing.push_back(k);
-      continue;
-    }
-    const at::Tensor& src = it->second;
-    if (src.scalar_type() == at::kDouble)
-      throw NativeError(code::kWeights, "tensor '" + k + "' is float64; clips4 reads float32, float16 and bfloat16 weights (convert the file)");
-    if (src.sizes() != t.sizes()) {
-      std::ostringstream msg;
-      msg << "tensor '" << k << "' has shape " << src.sizes() << " but the inferred architecture needs " << t.sizes();
-      throw NativeError(code::kWeights, msg.str());
-    }
-    t.copy_(src.to(t.scalar_type()));
-  }
-  for (auto& [k, v] : sd)
-    if (!targets.count(k) && k != "input_resolution" && k != "context_length" && k != "vocab_size") unexpected.push_back(k);
-  if (!missing.empty() || !unexpected.empty()) {
-    std::string msg = "the weights do not fit the CLIP architecture inferred from them:";
-    auto list = [&](const char* what, const std::vector<std::string>& keys) {
-      if (keys.empty()) return;
-      msg += std::string(" ") + what + " ";
-      for (size_t i = 0; i < keys.size() && i < 10; ++i) msg += (i ? ", '" : "'") + keys[i] + "'";
-      if (keys.size() > 10) msg += " and " + std::to_string(keys.size() - 10) + " more";
-      msg += ";";
-    };
-    list("missing", missing);
-    list("unexpected", unexpected);
-    msg.pop_back();
-    throw NativeError(code::kWeights, msg);
-  }
+  LoadOptions o;
+  o.what = "the CLIP architecture inferred from them";
+  o.ignoredKeys = {"input_resolution", "context_length", "vocab_size"};
+  LoadStateDict(model, sd, o);
 }
 
 void RoundLikeOpenAI(ClipModelImpl& model) {

@@ -4,6 +4,7 @@
 #include "handle.h"
 #include "net_model.h"
 #include "registry.h"
+#include "state_dict.h"
 #include "tensor_js.h"
 
 namespace clips4 {
@@ -109,9 +110,7 @@ Napi::Value StateDictOf(const Napi::CallbackInfo& info) {
   return Guarded(info, "net.stateDict", [&]() -> Napi::Value {
     auto e = Embedder(info[0]);
     return RunAsync(info.Env(), "net.stateDict", [e]() -> Producer {
-      StateDict sd;
-      for (auto& p : e->Module().named_parameters(true)) sd.emplace(p.key(), PrepareForJs(p.value()));
-      for (auto& b : e->Module().named_buffers(true)) sd.emplace(b.key(), PrepareForJs(b.value()));
+      StateDict sd = ModuleStateDict(e->Module());
       return [sd](Napi::Env env) -> Napi::Value { return StateDictToJs(env, sd); };
     }, GradMode::kNoGrad);
   });

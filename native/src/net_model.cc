@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "errors.h"
+#include "state_dict.h"
 #include "tensor_ops.h"
 
 namespace clips4 {
@@ -169,44 +170,10 @@ NetConfig InferResNetConfig(const std::map<std::string, at::Tensor>& sd) {
 }
 
 void CopyWeights(torch::nn::Module& module, const std::map<std::string, at::Tensor>& sd, const std::string& prefix, bool allowUnused) {
-  torch::NoGradGuard ng;
-  std::vector<std::string> missing;
-  std::set<std::string> used;
-  auto copy = [&](const std::string& name, at::Tensor& t) {
-    auto it = sd.find(prefix + name);
-    if (it == sd.end()) {
-      if (name.find("num_batches_tracked") == std::string::npos) missing.push_back(prefix + name);
-      return;
-    }
-    used.insert(it->first);
-    if (it->second.sizes() != t.sizes()) {
-      std::ostringstream m;
-      m << "tensor '" << it->first << "' has shape " << it->second.sizes() << " but the network needs " << t.sizes();
-      throw NativeError(code::kWeights, m.str());
-    }
-    if (it->second.scalar_type() == at::kDouble) throw NativeError(code::kWeights, "tensor '" + it->first + "' is float64; convert it to float32");
-    t.copy_(it->second.to(t.scalar_type()));
-  };
-  for (auto& p : module.named_parameters(true)) copy(p.key(), p.value());
-  for (auto& b : module.named_buffers(true)) copy(b.key(), b.value());
-  std::vector<std::string> unused;
-  if (!allowUnused)
-    for (auto& [k, v] : sd)
-      if (!used.count(k) && k.rfind(prefix, 0) == 0) unused.push_back(k);
-  if (!missing.empty() || !unused.empty()) {
-    std::string msg = "the weights do not fit the network:";
-    auto list = [&](const char* what, const std::vector<std::string>& keys) {
-      if (keys.empty()) return;
-      msg += std::string(" ") + what;
-      for (size_t i = 0; i < keys.size() && i < 10; ++i) msg += (i ? ", '" : " '") + keys[i] + "'";
-      if (keys.size() > 10) msg += " and " + std::to_string(keys.size() - 10) + " more";
-      msg += ";";
-    };
-    list("missing", missing);
-    list("unexpected", unused);
-    msg.pop_back();
-    throw NativeError(code::kWeights, msg);
-  }
+  LoadOptions o;
+  o.prefix = prefix;
+  o.allowUnexpected = allowUnused;
+  LoadStateDict(module, sd, o);
 }
 
 }  // namespace clips4

@@ -8,6 +8,7 @@
 #include "device.h"
 #include "handle.h"
 #include "registry.h"
+#include "state_dict.h"
 #include "tensor_js.h"
 #include "tensor_ops.h"
 #include "train_net.h"
@@ -154,9 +155,7 @@ Napi::Value State(const Napi::CallbackInfo& info) {
     auto t = UnwrapHandle<Trainer>(info[0], "trainer");
     return RunAsync(info.Env(), "trainer.state", [t]() -> Producer {
       std::lock_guard<std::mutex> lock(t->mutex);
-      StateDict model;
-      for (auto& p : t->net->Module().named_parameters(true)) model.emplace(p.key(), PrepareForJs(p.value()));
-      for (auto& b : t->net->Module().named_buffers(true)) model.emplace(b.key(), PrepareForJs(b.value()));
+      StateDict model = ModuleStateDict(t->net->Module());
       StateDict momentum = PrepareStateDictForJs(t->momentumBuffers);
       StateDict extra;
       if (t->unknown.defined()) extra.emplace("unknown", PrepareForJs(t->unknown));
@@ -188,21 +187,9 @@ Napi::Value Restore(const Napi::CallbackInfo& info) {
     return RunAsync(info.Env(), "trainer.restore", [t, model, momentum, extra, iteration]() -> Producer {
       std::lock_guard<std::mutex> lock(t->mutex);
       torch::NoGradGuard ng;
-      auto& m = t->net->Module();
-      std::vector<std::string> missing;
-      auto assign = [&](const std::string& key, at::Tensor& target) {
-        auto it = model.find(key);
-        if (it == model.end()) {
-          missing.push_back(key);
-          return;
-        }
-        if (it->second.sizes() != target.sizes())
-          throw NativeError(code::kWeights, "checkpoint tensor '" + key + "' has the wrong shape");
-        target.copy_(it->second);
-      };
-      for (auto& p : m.named_parameters(true)) assign(p.key(), p.value());
-      for (auto& b : m.named_buffers(true)) assign(b.key(), b.value());
-      if (!missing.empty()) throw NativeError(code::kWeights, "checkpoint lacks model tensor '" + missing[0] + "'");
+      LoadOptions lo;
+      lo.what = "the trainer's network";
+      LoadStateDict(t->net->Module(), model, lo);
       t->momentumBuffers.clear();
       for (auto& [k, v] : momentum) t->momentumBuffers.emplace(k, v.to(t->device).clone());
       t->bank.entries().clear();

@@ -24,3 +24,4 @@ export { resolveConfig } from './train/config';
 export { configHelp, SCHEMA } from './train/schema';
 export { runTraining } from './train/run';
 export { saveCheckpoint, loadLatest } from './train/checkpoint';
+export { TensorBoardWriter } from './train/tensorboard';

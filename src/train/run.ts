@@ -16,6 +16,7 @@ import { saveCheckpoint, loadLatest } from './checkpoint';
 import type { Config } from './schema';
 import { NativeTrainer, polyLr } from './native-trainer';
 import { prepareTraining } from './prepare';
+import { TensorBoardWriter } from './tensorboard';
 
 export interface RunOptions {
   out: string;
@@ -106,6 +107,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const metricsFile = path.join(o.out, 'metrics.jsonl');
+  const tb = new TensorBoardWriter(path.join(o.out, 'tensorboard'));
   let lastMetrics: Record<string, number> | undefined;
   const save = async (it: number) => saveCheckpoint(o.out, await trainer.state(), { iteration: it, config: c, metrics: lastMetrics }, ck.keep);
   const began = Date.now();
@@ -127,6 +129,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
       it++;
       lastMetrics = { ...mt, lr: polyLr(t.lr, it - 1, t.iterations, t.power), imagesPerSecond: t.batch / mt.seconds };
       fs.appendFileSync(metricsFile, JSON.stringify(lastMetrics) + '\n');
+      tb.scalars(it, { 'loss/total': mt.loss, 'loss/contrastive': mt.contrastive, 'loss/embedding': mt.embedding, 'loss/semantic': mt.semantic, 'loss/unknown': mt.unknown, avgsim: mt.avgsim, lr: lastMetrics.lr, 'images_per_second': lastMetrics.imagesPerSecond });
       if (it % every === 0 || it === t.iterations) {
         const eta = ((Date.now() - began) / (it - start)) * (t.iterations - it);
         log(`it ${it}/${t.iterations} loss ${mt.loss.toFixed(4)} (t ${mt.contrastive.toFixed(3)} e ${mt.embedding.toFixed(3)} s ${mt.semantic.toFixed(3)}) avgsim ${mt.avgsim.toFixed(3)} ${(t.batch / mt.seconds).toFixed(1)} img/s ETA ${(eta / 1000).toFixed(0)} s`);
@@ -136,6 +139,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     }
     if (stop || it === t.iterations) await save(it);
   } finally {
+    tb.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -183,3 +183,31 @@ fixtureTest('SLIC on the real VOC images: requested count ±30%, every region co
     t.true(ok, `${f}: every region is one connected component`);
   }
 });
+
+test('tiled and naive pixelSegmentLoss agree on loss and both gradients (large κ, no other positive, empty bank)', async (t) => {
+  const r = rng(11);
+  const unitRows = (n: number, d: number): Tensor<'float32'> => {
+    const x = zeros('float32', [n, d]);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (x.data[i * d + j] = r() * 2 - 1) ** 2;
+      for (let j = 0; j < d; j++) x.data[i * d + j] /= Math.sqrt(s);
+    }
+    return x;
+  };
+  const ints = (xs: number[]): Tensor<'int64'> => ({ dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
+  for (const [kappa, withBank] of [[10, true], [10, false], [100, true], [300, false]] as const) {
+    const N = 300;
+    const P = 40;
+    const D = 16;
+    const segGroup = Array.from({ length: P }, (_, s) => (s < 30 ? Math.floor(s / 3) : 10 + s)); // groups 10+s have one segment only
+    const pixSeg = Array.from({ length: N }, () => Math.floor(r() * P));
+    const o = { embeddings: unitRows(N, D), pixelGroup: ints(pixSeg.map((s) => segGroup[s])), pixelSegment: ints(pixSeg), segments: unitRows(P, D), segmentGroup: ints(segGroup), bank: withBank ? unitRows(25, D) : undefined, kappa };
+    const naive = await kernels.pixelSegmentLoss({ ...o, impl: 'naive' });
+    const tiled = await kernels.pixelSegmentLoss({ ...o, impl: 'tiled', tile: 37 });
+    t.true(Math.abs(naive.loss - tiled.loss) <= 1e-5 * Math.max(1, Math.abs(naive.loss)), `κ=${kappa}: ${naive.loss} vs ${tiled.loss}`);
+    const maxDiff = (a: Tensor, b: Tensor) => (a.data as Float32Array).reduce((m, x, i) => Math.max(m, Math.abs(x - (b.data as Float32Array)[i])), 0);
+    t.true(maxDiff(naive.gradEmbeddings, tiled.gradEmbeddings) <= 1e-5, `κ=${kappa} dz ${maxDiff(naive.gradEmbeddings, tiled.gradEmbeddings)}`);
+    t.true(maxDiff(naive.gradSegments, tiled.gradSegments) <= 1e-5, `κ=${kappa} dv ${maxDiff(naive.gradSegments, tiled.gradSegments)}`);
+  }
+});

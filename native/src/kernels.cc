@@ -87,3 +87,75 @@ at::Tensor ContrastiveLoss(const at::Tensor& z, const at::Tensor& pixelGroup, co
 
 }  // namespace kernels
 }  // namespace clips4
+
+namespace clips4 {
+namespace kernels {
+namespace {
+
+// Positive mask of a tile of pixels against the P batch segments (bank columns are never positive).
+at::Tensor PositiveMask(const at::Tensor& pg, const at::Tensor& ps, const at::Tensor& sg, int64_t P) {
+  auto same = pg.unsqueeze(1) == sg.unsqueeze(0);
+  auto own = at::arange(P, ps.options()).unsqueeze(0) == ps.unsqueeze(1);
+  auto others = same & ~own;
+  return at::where(others.any(1, true), others, own);
+}
+
+// L_t in pixel tiles: forward keeps only two log-sum-exps per pixel; backward recomputes each tile's
+// similarities. Memory O((N + P + M)·D + tile·(P + M)) instead of O(N·(P + M)).
+struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor z, at::Tensor all, at::Tensor pg, at::Tensor ps, at::Tensor sg, int64_t P, double kappa, int64_t tile) {
+    const int64_t N = z.size(0);
+    auto lsePos = at::empty({N}, z.options()), lseAll = at::empty({N}, z.options());
+    {
+      torch::NoGradGuard ng;
+      auto neg_inf = at::full({}, -std::numeric_limits<float>::infinity(), z.options());
+      for (int64_t s = 0; s < N; s += tile) {
+        const int64_t n = std::min(tile, N - s);
+        auto sim = at::mm(z.narrow(0, s, n), all.t()) * kappa;
+        auto pos = PositiveMask(pg.narrow(0, s, n), ps.narrow(0, s, n), sg, P);
+        lsePos.narrow(0, s, n).copy_(at::logsumexp(at::where(pos, sim.narrow(1, 0, P), neg_inf), 1));
+        lseAll.narrow(0, s, n).copy_(at::logsumexp(sim, 1));
+      }
+    }
+    ctx->save_for_backward({z, all, pg, ps, sg, lsePos, lseAll});
+    ctx->saved_data["P"] = P;
+    ctx->saved_data["kappa"] = kappa;
+    ctx->saved_data["tile"] = tile;
+    return (lseAll - lsePos).mean();
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto z = saved[0], all = saved[1], pg = saved[2], ps = saved[3], sg = saved[4], lsePos = saved[5], lseAll = saved[6];
+    const int64_t P = ctx->saved_data["P"].toInt(), tile = ctx->saved_data["tile"].toInt();
+    const double kappa = ctx->saved_data["kappa"].toDouble();
+    const int64_t N = z.size(0);
+    auto scale = grads[0] * (kappa / static_cast<double>(N));
+    auto gz = at::zeros_like(z), gall = at::zeros_like(all);
+    for (int64_t s = 0; s < N; s += tile) {
+      const int64_t n = std::min(tile, N - s);
+      auto zt = z.narrow(0, s, n);
+      auto sim = at::mm(zt, all.t()) * kappa;
+      auto pAll = at::exp(sim - lseAll.narrow(0, s, n).unsqueeze(1));
+      auto pos = PositiveMask(pg.narrow(0, s, n), ps.narrow(0, s, n), sg, P);
+      auto pPos = at::zeros_like(pAll);
+      pPos.narrow(1, 0, P).copy_(at::where(pos, at::exp(sim.narrow(1, 0, P) - lsePos.narrow(0, s, n).unsqueeze(1)), at::zeros({}, sim.options())));
+      auto d = (pAll - pPos) * scale;  // dL/dsim / κ
+      gz.narrow(0, s, n).copy_(at::mm(d, all));
+      gall.add_(at::mm(d.t(), zt));
+    }
+    return {gz, gall, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor ContrastiveLossTiled(const at::Tensor& z, const at::Tensor& pixelGroup, const at::Tensor& pixelSegment,
+                                const at::Tensor& segments, const at::Tensor& segmentGroup, const at::Tensor& bank, double kappa,
+                                int64_t tile) {
+  auto all = bank.defined() && bank.numel() > 0 ? at::cat({segments, bank.detach()}, 0) : segments;
+  return TiledContrastive::apply(z, all, pixelGroup, pixelSegment, segmentGroup, segments.size(0), kappa, tile);
+}
+
+}  // namespace kernels
+}  // namespace clips4

@@ -24,5 +24,11 @@ at::Tensor SegmentMeanEmbeddings(const at::Tensor& features, const at::Tensor& s
 at::Tensor ContrastiveLoss(const at::Tensor& z, const at::Tensor& pixelGroup, const at::Tensor& pixelSegment,
                            const at::Tensor& segments, const at::Tensor& segmentGroup, const at::Tensor& bank, double kappa);
 
+// The same loss computed in pixel tiles with a custom autograd function that recomputes each tile
+// in backward (memory O((N+P+M)·D + tile·(P+M))).
+at::Tensor ContrastiveLossTiled(const at::Tensor& z, const at::Tensor& pixelGroup, const at::Tensor& pixelSegment,
+                                const at::Tensor& segments, const at::Tensor& segmentGroup, const at::Tensor& bank, double kappa,
+                                int64_t tile = 4096);
+
 }  // namespace kernels
 }  // namespace clips4

@@ -98,9 +98,12 @@ Napi::Value PixelSegmentLoss(const Napi::CallbackInfo& info) {
                ps = TensorFromJs(o.Get("pixelSegment"), "pixelSegment"), v = TensorFromJs(o.Get("segments"), "segments"),
                sg = TensorFromJs(o.Get("segmentGroup"), "segmentGroup"), bank = OptionalTensorFromJs(o.Get("bank"), "bank");
     double kappa = GetNumber(o, "kappa", 10.0);
-    return RunAsync(info.Env(), "kernels.pixelSegmentLoss", [z, pg, ps, v, sg, bank, kappa]() -> Producer {
+    bool tiled = GetString(o, "impl", "tiled") == "tiled";
+    int64_t tile = static_cast<int64_t>(GetNumber(o, "tile", 4096));
+    return RunAsync(info.Env(), "kernels.pixelSegmentLoss", [z, pg, ps, v, sg, bank, kappa, tiled, tile]() -> Producer {
       auto zz = z.clone().set_requires_grad(true), vv = v.clone().set_requires_grad(true);
-      auto loss = kernels::ContrastiveLoss(zz, pg, ps, vv, sg, bank, kappa);
+      auto loss = tiled ? kernels::ContrastiveLossTiled(zz, pg, ps, vv, sg, bank, kappa, tile)
+                        : kernels::ContrastiveLoss(zz, pg, ps, vv, sg, bank, kappa);
       auto grads = torch::autograd::grad({loss}, {zz, vv});
       double l = loss.item<double>();
       at::Tensor gz = PrepareForJs(grads[0]), gv = PrepareForJs(grads[1]);

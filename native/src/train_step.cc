@@ -72,7 +72,8 @@ StepLosses ComputeStepLosses(const at::Tensor& emb, const StepBatch& batch, cons
     auto pixelGroup = group.masked_select(valid);
     auto segGroup = at::zeros({P}, pixelGroup.options()).index_put_({ids}, pixelGroup);
     auto z = emb.permute({0, 2, 3, 1}).reshape({-1, emb.size(1)}).index({valid.flatten()});
-    auto lt = ContrastiveLoss(z, pixelGroup, ids, v, segGroup, bank, c.kappa);
+    auto lt = c.lossImpl == "naive" ? ContrastiveLoss(z, pixelGroup, ids, v, segGroup, bank, c.kappa)
+                                      : kernels::ContrastiveLossTiled(z, pixelGroup, ids, v, segGroup, bank, c.kappa);
     out.contrastive = lt.item<double>();
     total = total + lt * c.weightContrastive;
   }

@@ -1,5 +1,7 @@
 // Kernels: batched spherical k-means vs a per-image loop (B=16, K=36, D=512, 10 iterations, 42² and
 // 84²), and the PSPNet-R50 forward at 336² as a ratio of the in-process SGEMM rate.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { sphericalKMeans } from '../../src/kernels/index.ts';
 import { PixelEmbedder, PAPER_NET } from '../../src/net/embedder.ts';
 import { zeros, type Tensor } from '../../src/tensor.ts';
@@ -45,6 +47,12 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     const loop = (performance.now() - t0) / 1000;
     emit({ name: `kernels.kmeans.${side}`, metric: 'seconds (B=16, batched)', value: batched, unit: 's', baseline: 'per-image loop', ratio: loop / batched });
   }
+  // pixelSegmentLoss at N=56,448, P=4,096 (+ a 2-batch bank), D=512, forward+backward, each in its own process.
+  const loss = (impl: string) => JSON.parse(execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname, 'loss-worker.ts'), impl], { encoding: 'utf8' })) as { seconds: number; peakMB: number; baselineMB: number };
+  const naive = loss('naive');
+  const tiled = loss('tiled');
+  emit({ name: 'kernels.pixelSegmentLoss.tiled', metric: 'seconds fwd+bwd', value: tiled.seconds, unit: 's', baseline: 'naive', ratio: tiled.seconds / naive.seconds });
+  emit({ name: 'kernels.pixelSegmentLoss.tiled', metric: 'peak RSS above inputs', value: tiled.peakMB - tiled.baselineMB, unit: 'MB', baseline: 'naive', ratio: (tiled.peakMB - tiled.baselineMB) / (naive.peakMB - naive.baselineMB) });
   const net = PixelEmbedder.create(PAPER_NET);
   const x = random([1, 3, 336, 336]);
   await net.embed(x);

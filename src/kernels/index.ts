@@ -1,7 +1,7 @@
 // The CLIP-S4 kernels exposed for tests, benchmarks and research (validated here, run natively).
 import { call, native } from '../native';
 import { checkTensor, type Tensor } from '../tensor';
-import { integer, number, optionsObject, onlyKeys, opt, string } from '../validate';
+import { integer, number, oneOf, optionsObject, onlyKeys, opt, string } from '../validate';
 
 export interface KernelsBinding {
   sphericalKMeans(emb: Tensor, options: { grid: number[]; iterations: number; locationWeight: number; ignore?: Tensor; device: string }): Promise<{ labels: Tensor<'int32'>; centroids: Tensor<'float32'> }>;
@@ -45,12 +45,14 @@ export async function segmentMeans(features: Tensor<'float32'>, segments: Tensor
 }
 
 /** The pixel-segment contrastive loss L_t with its gradients. */
-export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixelGroup: Tensor<'int64'>; pixelSegment: Tensor<'int64'>; segments: Tensor<'float32'>; segmentGroup: Tensor<'int64'>; bank?: Tensor<'float32'>; kappa?: number }) {
+export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixelGroup: Tensor<'int64'>; pixelSegment: Tensor<'int64'>; segments: Tensor<'float32'>; segmentGroup: Tensor<'int64'>; bank?: Tensor<'float32'>; kappa?: number; impl?: 'tiled' | 'naive'; tile?: number }) {
   const dims = checkTensor('embeddings', o.embeddings, { dtype: 'float32', shape: ['N', 'D'] });
   checkTensor('pixelGroup', o.pixelGroup, { dtype: 'int64', shape: ['N'] }, dims);
   checkTensor('pixelSegment', o.pixelSegment, { dtype: 'int64', shape: ['N'] }, dims);
   checkTensor('segments', o.segments, { dtype: 'float32', shape: ['P', 'D'] }, dims);
   checkTensor('segmentGroup', o.segmentGroup, { dtype: 'int64', shape: ['P'] }, dims);
   if (o.bank) checkTensor('bank', o.bank, { dtype: 'float32', shape: ['M', 'D'] }, dims);
-  return call(() => native().kernels.pixelSegmentLoss({ ...o, kappa: number('kappa', o.kappa ?? 10, 1e-6) }));
+  const impl = oneOf('impl', o.impl ?? 'tiled', ['tiled', 'naive'] as const);
+  const tile = integer('tile', o.tile ?? 4096, 1);
+  return call(() => native().kernels.pixelSegmentLoss({ ...o, kappa: number('kappa', o.kappa ?? 10, 1e-6), impl, tile }));
 }

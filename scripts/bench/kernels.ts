@@ -47,7 +47,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     const loop = (performance.now() - t0) / 1000;
     emit({ name: `kernels.kmeans.${side}`, metric: 'seconds (B=16, batched)', value: batched, unit: 's', baseline: 'per-image loop', ratio: loop / batched });
   }
-  // pixelSegmentLoss at N=56,448, P=4,096 (+ a 2-batch bank), D=512, forward+backward, each in its own process.
+  // pixelSegmentLoss at N=56,448, P=4,096 D=512, forward+backward, each in its own process.
   const loss = (impl: string) => JSON.parse(execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname, 'loss-worker.ts'), impl], { encoding: 'utf8' })) as { seconds: number; peakMB: number; baselineMB: number };
   const naive = loss('naive');
   const tiled = loss('tiled');

@@ -23,7 +23,7 @@ function unit(n: number): Tensor<'float32'> {
   return t;
 }
 const ints = (n: number, f: (i: number) => number): Tensor<'int64'> => ({ dtype: 'int64', shape: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(f(i))) });
-const inputs = { embeddings: unit(N), segments: unit(P), pixelSegment: ints(N, (i) => i % P), pixelGroup: ints(N, (i) => Math.floor((i % P) / 4)), segmentGroup: ints(P, (s) => Math.floor(s / 4)), bank: unit(2 * P), kappa: 10, impl } as const;
+const inputs = { embeddings: unit(N), segments: unit(P), pixelSegment: ints(N, (i) => i % P), pixelGroup: ints(N, (i) => Math.floor((i % P) / 4)), segmentGroup: ints(P, (s) => Math.floor(s / 4)), kappa: 10, impl } as const;
 const before = process.resourceUsage().maxRSS;
 const t0 = performance.now();
 await pixelSegmentLoss(inputs);

@@ -3,6 +3,7 @@
 // prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
 import * as path from 'node:path';
 import type { Clip } from '../clip/clip';
+import { clips4Error, ErrorCodes } from '../errors';
 import { buildClipCache, cacheKey } from '../data/clip-cache';
 import { slic } from '../data/regions';
 import type { Sample } from '../data/views';
@@ -34,6 +35,8 @@ export interface PrepareOptions {
   topM: number;
   unknown: number;
   seed: number;
+  /** Fail on the first unreadable image instead of skipping it with a warning. */
+  strict?: boolean;
   log?: (line: string) => void;
 }
 
@@ -41,19 +44,35 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const log = o.log ?? (() => {});
   const multiple = o.clip.info.kind === 'vit' ? o.clip.info.patchSize! : 32;
   const images: RawImage[] = [];
+  const kept: string[] = [];
+  const skipped: string[] = [];
   for (let i = 0; i < o.files.length; i += 16) {
     const part = await Promise.all(
       o.files.slice(i, i + 16).map(async (f) => {
-        const img = await loadImage(f);
+        let img: RawImage;
+        try {
+          img = await loadImage(f);
+        } catch (err) {
+          if (o.strict) throw err;
+          log(`warning: skipping ${f}: ${(err as Error).message}`);
+          skipped.push(f);
+          return undefined;
+        }
         return o.resize ? resizeKeepAspect(img, { shorter: o.resize, multipleOf: multiple }) : img.width % multiple || img.height % multiple ? resizeExact(img, Math.max(multiple, Math.round(img.width / multiple) * multiple), Math.max(multiple, Math.round(img.height / multiple) * multiple)) : img;
       }),
     );
-    images.push(...part);
+    part.forEach((img, k) => {
+      if (!img) return;
+      images.push(img);
+      kept.push(o.files[i + k]);
+    });
   }
+  if (skipped.length) log(`warning: ${skipped.length} unreadable image(s) skipped`);
+  if (images.length === 0) throw clips4Error(ErrorCodes.dataset, `none of the ${o.files.length} training images could be read`);
   const regions = await Promise.all(images.map((img) => slic(img, o.regions)));
   const E = o.clip.info.embedDim;
-  const key = cacheKey({ weights: o.clip.id, variant: 'maskclip', resolution: images[0].width, images: o.files });
-  const cache = await buildClipCache(o.cacheDir, key, o.files.length, async (idx) => {
+  const key = cacheKey({ weights: o.clip.id, variant: 'maskclip', resolution: images[0].width, images: kept });
+  const cache = await buildClipCache(o.cacheDir, key, kept.length, async (idx) => {
     // Same-sized images are batched; others one at a time.
     const groups = new Map<string, number[]>();
     for (const i of idx) groups.set(`${images[i].width}x${images[i].height}`, [...(groups.get(`${images[i].width}x${images[i].height}`) ?? []), i]);

@@ -55,9 +55,9 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   if (knownNames.length === 0 && !(c.loss as { semantic: boolean }).semantic === false) {
     throw clips4Error(ErrorCodes.config, 'prototypes.known is empty and the dataset has no class names: set prototypes.known or turn loss.semantic off');
   }
-  const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number };
+  const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number; strict: boolean };
   log(`training on ${files.length} images; ${knownNames.length} known classes${p.heldOut.length ? `, held out: ${p.heldOut.join(', ')}` : ''}`);
-  const prepared = await prepareTraining({ files, clip, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: { segments: data.regions, compactness: data.compactness }, knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, log });
+  const prepared = await prepareTraining({ files, clip, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: { segments: data.regions, compactness: data.compactness }, knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   const m = c.model as unknown as NetConfig & { backbone: string };
   const { backbone, ...net } = m;
   const embedder = PixelEmbedder.create({ ...net, embedDim: clip.info.embedDim }, { seed: t.seed, device: t.device });

@@ -24,6 +24,7 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     regions: { type: 'int', default: 48, min: 2, max: 10000, help: 'SLIC superpixels per image (the regions of the positives)' },
     compactness: { type: 'number', default: 10, min: 0, help: 'SLIC compactness' },
     resize: { type: 'int', default: 0, min: 0, help: 'resize images so the shorter side is this before everything else (0 = keep)' },
+    strict: { type: 'bool', default: false, help: 'stop at the first unreadable image instead of skipping it with a warning' },
   },
   clip: {
     weights: { type: 'string', default: '', help: 'CLIP weights (OpenAI/HF safetensors or TorchScript); required' },

@@ -6,7 +6,8 @@ import { worldPretrainClip } from './world-pretrain-clip';
 import { worldReproduce } from './world-reproduce';
 import { segment } from './segment';
 import { score } from './score';
+import { scoreDavis } from './score-davis';
 import { clipInspect } from './clip-inspect';
 import { weightsFetch } from './weights-fetch';
 
-export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, worldGenerate, worldPretrainClip, worldReproduce];
+export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, scoreDavis, worldGenerate, worldPretrainClip, worldReproduce];

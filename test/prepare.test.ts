@@ -1,0 +1,37 @@
+// Training preparation skips unreadable images with a warning naming each (or stops with strict),
+// and `clips4 score-davis` scores a perfect prediction as 1.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'ava';
+import { Clip } from '../src/clip/clip';
+import { WordTokenizer } from '../src/clip/tokenizer';
+import { prepareTraining } from '../src/train/prepare';
+import { generateWorld, WORLD_CLASSES } from '../src/world';
+import { fixture, fixtureTest, repoRoot } from './helpers/fixtures';
+import { tmpDir } from './helpers/tmp';
+
+test('unreadable training images are skipped with a warning, or stop the run with strict', async (t) => {
+  const dir = tmpDir('clips4-prepare-');
+  await generateWorld({ out: path.join(dir, 'w'), seed: 4, train: 6, val: 1, size: 48, crops: 0 });
+  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 6).map((f) => path.join(dir, 'w', 'JPEGImages', f));
+  const broken = path.join(dir, 'broken.jpg');
+  fs.writeFileSync(broken, fs.readFileSync(files[0]).subarray(0, 200));
+  const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
+  const lines: string[] = [];
+  const o = { files: [...files, broken], clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 2, seed: 0, log: (l: string) => lines.push(l) };
+  const p = await prepareTraining(o);
+  t.is(p.samples.length, 6);
+  t.true(lines.some((l) => l.includes(`skipping ${broken}`)));
+  t.true(lines.some((l) => /1 unreadable image\(s\) skipped/.test(l)));
+  await t.throwsAsync(prepareTraining({ ...o, strict: true }), { message: new RegExp(`Cannot decode image ${broken}`) });
+});
+
+fixtureTest('clips4 score-davis: a perfect prediction scores 1', (t) => {
+  const gt = fixture('real', 'DAVIS', 'Annotations', '480p');
+  const r = spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'src/cli/main.ts'), 'score-davis', '--pred', gt, '--gt', gt, '--json'], { encoding: 'utf8', cwd: repoRoot });
+  t.is(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  t.is(s.J, 1);
+  t.is(s.F, 1);
+});

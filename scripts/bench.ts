@@ -6,7 +6,7 @@ import * as path from 'node:path';
 const dir = path.join(import.meta.dirname, 'bench');
 const available = fs
   .readdirSync(dir)
-  .filter((f) => f.endsWith('.ts'))
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('-worker.ts'))
   .map((f) => f.slice(0, -3))
   .sort();
 

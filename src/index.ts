@@ -25,3 +25,4 @@ export { configHelp, SCHEMA } from './train/schema';
 export { runTraining } from './train/run';
 export { saveCheckpoint, loadLatest } from './train/checkpoint';
 export { TensorBoardWriter } from './train/tensorboard';
+export { umap } from './plot/umap';

@@ -9,6 +9,7 @@ import { call, native } from '../native';
 import type { PixelEmbedder } from '../net/embedder';
 import type { Tensor } from '../tensor';
 import { imagePath, loadImages, readClassLabels, splitIds, type WorldInfo } from './data';
+import { umap } from '../plot/umap';
 
 const palette = vocPalette();
 const colour = (c: number) => (c === 255 ? [0, 0, 0] : [palette[(c + 1) * 3], palette[(c + 1) * 3 + 1], palette[(c + 1) * 3 + 2]]);
@@ -113,28 +114,7 @@ export async function writeFigures(
     return out;
   };
   const pts = [...(await means((t) => f.clip.denseFeatures(t))), ...(await means((t) => f.embedder.embed(t)))];
-  const D = pts[0].length;
-  const mu = Array.from({ length: D }, (_, j) => pts.reduce((a, p) => a + p[j], 0) / pts.length);
-  const centred = pts.map((p) => p.map((v, j) => v - mu[j]));
-  const pcs: number[][] = [];
-  for (let k = 0; k < 2; k++) {
-    let v = Array.from({ length: D }, (_, j) => Math.sin(j + k + 1));
-    for (let it = 0; it < 100; it++) {
-      const w = new Array(D).fill(0);
-      for (const p of centred) {
-        const s = p.reduce((a, x, j) => a + x * v[j], 0);
-        for (let j = 0; j < D; j++) w[j] += s * p[j];
-      }
-      for (const q of pcs) {
-        const s = w.reduce((a, x, j) => a + x * q[j], 0);
-        for (let j = 0; j < D; j++) w[j] -= s * q[j];
-      }
-      const n = Math.hypot(...w) || 1;
-      v = w.map((x) => x / n);
-    }
-    pcs.push(v);
-  }
-  const xy = centred.map((p) => pcs.map((q) => p.reduce((a, x, j) => a + x * q[j], 0)));
+  const xy = umap(pts, { seed: 0 });
   const xs = xy.map((p) => p[0]);
   const ys = xy.map((p) => p[1]);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
@@ -151,6 +131,6 @@ export async function writeFigures(
       return `${shape}<text x="${px(p[0]) + 7}" y="${py(p[1]) + 4}" font-family="sans-serif" font-size="9">${esc(world.names[c])}</text>`;
     })
     .join('');
-  const projSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><rect width="100%" height="100%" fill="white"/>${marks}<text x="10" y="16" font-family="sans-serif" font-size="12">class means, PCA: circles CLIP (MaskCLIP), squares CLIP-S4</text></svg>`;
+  const projSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><rect width="100%" height="100%" fill="white"/>${marks}<text x="10" y="16" font-family="sans-serif" font-size="12">class-mean embeddings, UMAP: circles CLIP (MaskCLIP), squares CLIP-S4</text></svg>`;
   await sharp(Buffer.from(projSvg)).png().toFile(path.join(out, 'projection.png'));
 }

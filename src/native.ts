@@ -36,7 +36,7 @@ export interface SegmentBinding {
   classify(
     features: Tensor,
     classifier: Tensor,
-    options: { height: number; width: number; logitScale?: number; denoiseThreshold?: number; scores?: boolean; device?: string },
+    options: { height: number; width: number; logitScale?: number; denoiseThreshold?: number; scores?: boolean; device?: string; keys?: Tensor; smoothThreshold?: number },
   ): Promise<{ labels: Tensor<'int32'>; scores?: Tensor<'float32'> }>;
 }
 

@@ -196,6 +196,16 @@ Napi::Value DenseFeatures(const Napi::CallbackInfo& info) {
   });
 }
 
+// keys(handle, images) → the last block's keys [N, D, h, w] (ViT only), for key smoothing.
+Napi::Value Keys(const Napi::CallbackInfo& info) {
+  return Guarded(info, "clip.keys", [&]() -> Napi::Value {
+    return RunEncoder(info, "clip.keys", [](ClipHandle& h, const at::Tensor& x) {
+      if (!h.model->config.vit) throw NativeError(code::kInvalidArg, "key smoothing needs a ViT CLIP (ResNet CLIPs have no patch keys)", true);
+      return h.model->vit->keys(x);
+    });
+  });
+}
+
 // stateDict(handle) → OpenAI-layout state dict (float32, CPU).
 Napi::Value GetStateDict(const Napi::CallbackInfo& info) {
   return Guarded(info, "clip.stateDict", [&]() -> Napi::Value {
@@ -310,6 +320,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "clip", "encodeText", EncodeText);
   Export(env, exports, "clip", "denseFeatures", DenseFeatures);
   Export(env, exports, "clip", "stateDict", GetStateDict);
+  Export(env, exports, "clip", "keys", Keys);
   Export(env, exports, "clip", "trainStep", TrainStep);
   Export(env, exports, "clip", "readTorchScript", ReadTorchScript);
   Export(env, exports, "clip", "writeTorchScript", WriteTorchScript);

@@ -164,6 +164,16 @@ at::Tensor VisionTransformerImpl::dense(const at::Tensor& images, DenseVariant v
   return dense.transpose(1, 2).reshape({dense.size(0), dense.size(2), gh, gw});
 }
 
+at::Tensor VisionTransformerImpl::keys(const at::Tensor& images) {
+  int64_t gh, gw;
+  auto x = embed(images, gh, gw);
+  const int64_t L = static_cast<int64_t>(transformer->resblocks->size());
+  x = transformer->forward(x, {}, L - 1);
+  auto& last = transformer->block(L - 1);
+  auto k = last.attn->qkv(last.ln_1(x))[1].narrow(1, 1, gh * gw);  // [N,hw,D]
+  return k.transpose(1, 2).reshape({k.size(0), k.size(2), gh, gw});
+}
+
 BottleneckImpl::BottleneckImpl(int64_t inplanes, int64_t planes, int64_t s) : stride(s) {
   namespace nn = torch::nn;
   conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(inplanes, planes, 1).bias(false)));

@@ -70,6 +70,8 @@ struct VisionTransformerImpl : torch::nn::Module {
   at::Tensor embed(const at::Tensor& images, int64_t& gh, int64_t& gw);
   at::Tensor forward(const at::Tensor& images);  // [N,E]
   at::Tensor dense(const at::Tensor& images, DenseVariant variant, at::Tensor* attention = nullptr);
+  // The last block's keys of the patch tokens [N, D, h, w] (MaskCLIP key smoothing).
+  at::Tensor keys(const at::Tensor& images);
   int64_t patch;
   torch::nn::Conv2d conv1{nullptr};
   at::Tensor class_embedding, positional_embedding, proj;

@@ -32,7 +32,9 @@ Napi::Value Classify(const Napi::CallbackInfo& info) {
     opt.denoiseThreshold = GetNumber(o, "denoiseThreshold", 0.0);
     opt.withScores = GetBool(o, "scores", false);
     opt.device = GetString(o, "device", "cpu");
-    return RunAsync(info.Env(), "segment.classify", [features, classifier, opt]() -> Producer {
+    at::Tensor keys = OptionalTensorFromJs(o.Get("keys"), "keys");
+    double smoothThreshold = GetNumber(o, "smoothThreshold", 0.0);
+    return RunAsync(info.Env(), "segment.classify", [features, classifier, opt, keys, smoothThreshold]() -> Producer {
       c10::Device dev = ParseDevice(opt.device);
       at::Tensor f = L2Normalize(features.to(dev).to(at::kFloat), 1);
       at::Tensor c = L2Normalize(classifier.to(dev).to(at::kFloat), 1);
@@ -42,6 +44,19 @@ Napi::Value Classify(const Napi::CallbackInfo& info) {
         at::Tensor prob = at::softmax(logits, 1);
         at::Tensor keep = std::get<0>(prob.flatten(2).max(2)) >= opt.denoiseThreshold;  // [N,C]
         logits = at::where(keep.unsqueeze(-1).unsqueeze(-1), logits, at::full({}, -100.0, logits.options()));
+      }
+      if (keys.defined() && smoothThreshold > 0) {
+        // MaskCLIP key smoothing: p ← W p with W the (non-negative, row-normalised) cosine similarity
+        // of the last block's keys, at positions whose best class probability is below the threshold.
+        const int64_t N = logits.size(0), C = logits.size(1), h = logits.size(2), w = logits.size(3);
+        auto k = L2Normalize(keys.to(dev).to(at::kFloat).flatten(2), 1);  // [N,D,hw]
+        auto W = at::bmm(k.transpose(1, 2), k).clamp_min(0);             // [N,hw,hw]
+        W = W / W.sum(2, true).clamp_min(1e-12);
+        auto p = at::softmax(logits, 1).flatten(2);                      // [N,C,hw]
+        auto smoothed = at::bmm(p, W.transpose(1, 2));                   // [N,C,hw]
+        auto low = (std::get<0>(p.max(1, true)) < smoothThreshold).expand_as(p);
+        p = at::where(low, smoothed, p);
+        logits = at::log(p.clamp_min(1e-12)).view({N, C, h, w});
       }
       int64_t H = opt.height > 0 ? opt.height : logits.size(2);
       int64_t W = opt.width > 0 ? opt.width : logits.size(3);

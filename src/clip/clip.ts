@@ -53,6 +53,7 @@ export interface ClipBinding {
   stateDict(clip: Handle): Promise<Record<string, Tensor<'float32'>>>;
   trainStep(clip: Handle, images: Tensor, tokens: Tensor, options: { lr: number; weightDecay: number }): Promise<{ loss: number; accuracy: number }>;
   readTorchScript(file: string): Promise<Record<string, Tensor<'float32'>>>;
+  keys(clip: Handle, images: Tensor): Promise<Tensor<'float32'>>;
   writeTorchScript(file: string, weights: Record<string, Tensor>): Promise<void>;
 }
 
@@ -165,6 +166,12 @@ export class Clip {
     }
     const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, window, stride }));
     return r.features;
+  }
+
+  /** The last block's keys of the patch tokens [N,D,h,w] (ViT), used by MaskCLIP key smoothing. */
+  async denseKeys(images: Tensor<'float32'>): Promise<Tensor<'float32'>> {
+    this.checkImages(images);
+    return call(() => native().clip.keys(this.handle, images));
   }
 
   /** The last block's attention for a variant (tests of the variants' defining properties). */

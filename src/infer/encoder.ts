@@ -10,6 +10,8 @@ export interface Encoder {
   std: readonly number[];
   /** Dense features [N,E,h,w] for a batch of normalised images [N,3,H,W]. */
   encode(images: Tensor<'float32'>): Promise<Tensor<'float32'>>;
+  /** Keys for MaskCLIP key smoothing (CLIP ViT dense features only). */
+  keys?(images: Tensor<'float32'>): Promise<Tensor<'float32'>>;
 }
 
 export interface TextSide {

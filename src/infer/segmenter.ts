@@ -44,6 +44,8 @@ export interface SegmentOptions {
   threshold?: number;
   /** MaskCLIP prompt denoising: drop classes whose max probability in the image is below this. */
   denoise?: number;
+  /** MaskCLIP key smoothing where the best class probability is below this (MaskCLIP mode, ViT CLIP). */
+  keySmoothing?: number;
   scores?: boolean;
 }
 
@@ -58,7 +60,7 @@ export interface Segmentation {
 }
 
 const segmenterKeys = ['size', 'batchSize', 'maxWaitMs', 'concurrency', 'device'] as const;
-const segmentKeys = ['classes', 'templates', 'background', 'threshold', 'denoise', 'scores'] as const;
+const segmentKeys = ['classes', 'templates', 'background', 'threshold', 'denoise', 'keySmoothing', 'scores'] as const;
 
 interface Job {
   tensor: Tensor<'float32'>;
@@ -85,6 +87,7 @@ export class Segmenter {
         mean: CLIP_MEAN,
         std: CLIP_STD,
         encode: (x) => clip.denseFeatures(x, { variant, window, stride }),
+        ...(clip.info.kind === 'vit' && !window ? { keys: (x: Tensor<'float32'>) => clip.denseKeys(x) } : {}),
       };
     }
     return new Segmenter(encoder, clip, rest);
@@ -153,6 +156,8 @@ export class Segmenter {
     const background = o.background === undefined ? undefined : string('options.background', o.background);
     const threshold = o.threshold === undefined ? 0 : number('options.threshold', o.threshold, 0, 1);
     const denoise = o.denoise === undefined ? 0 : number('options.denoise', o.denoise, 0, 1);
+    const smooth = o.keySmoothing === undefined ? 0 : number('options.keySmoothing', o.keySmoothing, 0, 1.01);
+    if (smooth > 0 && !this.encoder.keys) throw invalidParameter('options.keySmoothing', 'no key smoothing (it needs MaskCLIP mode with a ViT CLIP and no sliding window)', smooth);
     const wantScores = o.scores === undefined ? false : boolean('options.scores', o.scores);
     const names = background ? [background, ...classes] : classes;
     if (new Set(names).size !== names.length) throw invalidParameter('options.classes', 'distinct class names', names.join(', '));
@@ -164,8 +169,9 @@ export class Segmenter {
         const { image, tensor } = await this.prepare(input);
         const feats = await this.batcher.submit(tensor.shape.join('x'), { tensor });
         const classifier = await classifierPromise;
+        const keys = smooth > 0 ? await this.encoder.keys!(tensor) : undefined;
         const r = await call(() =>
-          native().segment.classify(feats, classifier, { height: image.height, width: image.width, denoiseThreshold: denoise, scores: wantScores || threshold > 0, device: this.device }),
+          native().segment.classify(feats, classifier, { height: image.height, width: image.width, denoiseThreshold: denoise, scores: wantScores || threshold > 0, device: this.device, keys, smoothThreshold: smooth }),
         );
         const labels = new Uint16Array(r.labels.data as Int32Array);
         if (threshold > 0 && r.scores) {

@@ -235,3 +235,25 @@ function sliceWidth(x: Tensor, w: number): Float32Array {
   for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out[(ch * h + y) * w + xx] = (x.data as Float32Array)[(ch * h + y) * W + xx];
   return out;
 }
+
+fixtureTest('the Hugging Face tokenizer files (vocab.json + merges.txt) give the same ids', async (t) => {
+  // Build the HF files from the OpenAI merges, with the vocabulary order written out here.
+  const zlib = await import('node:zlib');
+  const lines = zlib.gunzipSync(fs.readFileSync(fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'))).toString('utf8').split('\n');
+  const merges = lines.slice(1, 49152 - 256 - 2 + 1);
+  const bs: number[] = [];
+  for (let b = 33; b <= 126; b++) bs.push(b);
+  for (let b = 161; b <= 172; b++) bs.push(b);
+  for (let b = 174; b <= 255; b++) bs.push(b);
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (!bs.includes(b)) cs.push(256 + n++);
+  const chars = cs.map((c) => String.fromCodePoint(c));
+  const vocab = [...chars, ...chars.map((c) => `${c}</w>`), ...merges.map((m) => m.replace(' ', '')), '<|startoftext|>', '<|endoftext|>'];
+  const hf = tmpDir('clips4-hf-tok-');
+  fs.writeFileSync(path.join(hf, 'vocab.json'), JSON.stringify(Object.fromEntries(vocab.map((v, i) => [v, i]))));
+  fs.writeFileSync(path.join(hf, 'merges.txt'), ['#version: 0.2', ...merges].join('\n') + '\n');
+  const cases = JSON.parse(fs.readFileSync(fixture('parity', 'tokenizer.json'), 'utf8')) as { cases: { text: string; ids: number[] }[] };
+  const bad = cases.cases.filter((c) => JSON.stringify(Array.from(tokenize([c.text], { vocab: hf }).data, Number)) !== JSON.stringify(c.ids));
+  t.is(bad.length, 0, bad.slice(0, 3).map((c) => c.text).join(' | '));
+});

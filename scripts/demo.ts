@@ -44,7 +44,8 @@ with one fold of classes held out (runs/demo/report.md and report.json). Reuses 
   const clipReport = clipFile.replace(/\.safetensors$/, '.report.json');
   log(`2/3 CLIP pretraining → ${clipFile}`);
   if (fs.existsSync(clipFile) && fs.existsSync(clipReport)) log('CLIP reused');
-  else await pretrainClip({ data: worldDir, out: clipFile, minutes: quick ? 1 : 5, evalImages: quick ? 40 : 200, log });
+  // A fixed number of steps (capped by time on slow machines) so that the demo's numbers repeat.
+  else await pretrainClip({ data: worldDir, out: clipFile, maxSteps: quick ? 100 : 800, minutes: quick ? 2 : 7, evalImages: quick ? 40 : 200, log });
   const cr = JSON.parse(fs.readFileSync(clipReport, 'utf8'));
   log(`CLIP: zero-shot top-1 ${(cr.zeroShotTop1 * 100).toFixed(1)}%, MaskCLIP val mIoU ${(cr.maskclipMiou * 100).toFixed(1)}%`);
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../io/atomic';
 import type { TrainerState } from '../native';
 import * as safetensors from '../safetensors';
+import { clips4Error, ErrorCodes } from '../errors';
 
 export interface CheckpointMeta {
   iteration: number;
@@ -24,9 +25,13 @@ export async function saveCheckpoint(runDir: string, state: TrainerState, meta: 
   await safetensors.write(path.join(tmp, 'extra.safetensors'), state.extra);
   writeJsonAtomicSync(path.join(tmp, 'state.json'), { ...meta, iteration: state.iteration });
   if (process.env.CLIPS4_TEST_CRASH_IN_CHECKPOINT === String(meta.iteration)) process.kill(process.pid, 'SIGKILL');
-  fs.rmSync(final, { recursive: true, force: true });
+  // A checkpoint of the same iteration is moved aside (not deleted) until the new one is in place.
+  const aside = path.join(runDir, `.${name}.old-${process.pid}`);
+  const replacing = fs.existsSync(final);
+  if (replacing) fs.renameSync(final, aside);
   fs.renameSync(tmp, final);
   writeFileAtomicSync(path.join(runDir, 'last'), `${name}\n`);
+  if (replacing) fs.rmSync(aside, { recursive: true, force: true });
   const all = fs.readdirSync(runDir).filter((f) => /^ckpt-\d+$/.test(f)).sort();
   for (const old of all.slice(0, Math.max(0, all.length - keep))) if (old !== name) fs.rmSync(path.join(runDir, old), { recursive: true, force: true });
   return final;
@@ -36,7 +41,15 @@ export async function saveCheckpoint(runDir: string, state: TrainerState, meta: 
 export async function loadLatest(runDir: string): Promise<{ dir: string; state: TrainerState; meta: CheckpointMeta } | undefined> {
   const pointer = path.join(runDir, 'last');
   if (!fs.existsSync(pointer)) return undefined;
-  const dir = path.join(runDir, fs.readFileSync(pointer, 'utf8').trim());
+  const complete = (d: string) => ['model.safetensors', 'momentum.safetensors', 'extra.safetensors', 'state.json'].every((f) => fs.existsSync(path.join(runDir, d, f)));
+  let name = fs.readFileSync(pointer, 'utf8').trim();
+  if (!complete(name)) {
+    // The pointer names a checkpoint that is gone or incomplete: use the newest complete one.
+    const fallback = fs.readdirSync(runDir).filter((f) => /^ckpt-\d+$/.test(f) && complete(f)).sort().pop();
+    if (!fallback) throw clips4Error(ErrorCodes.state, `${runDir}: the 'last' pointer names ${name}, which is missing or incomplete, and no other complete checkpoint exists`);
+    name = fallback;
+  }
+  const dir = path.join(runDir, name);
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as CheckpointMeta;
   const state: TrainerState = {
     model: await safetensors.read(path.join(dir, 'model.safetensors')),

@@ -109,7 +109,12 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   const metricsFile = path.join(o.out, 'metrics.jsonl');
   const tb = new TensorBoardWriter(path.join(o.out, 'tensorboard'));
   let lastMetrics: Record<string, number> | undefined;
-  const save = async (it: number) => saveCheckpoint(o.out, await trainer.state(), { iteration: it, config: c, metrics: lastMetrics }, ck.keep);
+  let lastSaved = -1;
+  const save = async (it: number) => {
+    if (it === lastSaved) return;
+    await saveCheckpoint(o.out, await trainer.state(), { iteration: it, config: c, metrics: lastMetrics }, ck.keep);
+    lastSaved = it;
+  };
   const began = Date.now();
   let it = start;
   try {

@@ -23,6 +23,8 @@ export { propagateLabels, davisScores, jaccard, boundaryF } from './eval/davis';
 export { resolveConfig } from './train/config';
 export { configHelp, SCHEMA } from './train/schema';
 export { runTraining } from './train/run';
+export { distFromEnv, launchLocal, ProcessGroup, rankSlice, type DistInfo } from './train/distributed';
+export { Progress, formatDuration } from './train/progress';
 export { saveCheckpoint, loadLatest } from './train/checkpoint';
 export { TensorBoardWriter } from './train/tensorboard';
 export { umap } from './plot/umap';

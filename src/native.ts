@@ -52,7 +52,7 @@ export interface TrainerBinding {
   create(model: Handle, options: Record<string, unknown>): Handle;
   /** A two-convolution embedding network for tests and smoke configs. */
   smallNet(options: { width?: number; dim?: number; seed?: number }): Handle;
-  step(trainer: Handle, batch: { images: Tensor; regions: Tensor; ignore: Tensor; clip: Tensor; pairs: number }, options: { lr: number }): Promise<StepMetrics>;
+  step(trainer: Handle, batch: { images: Tensor; regions: Tensor; ignore: Tensor; clip: Tensor; pairs: number; imageOffset: number }, options: { lr: number }): Promise<StepMetrics>;
   state(trainer: Handle): Promise<TrainerState>;
   restore(trainer: Handle, state: TrainerState): Promise<void>;
 }

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "dist_autograd.h"
 #include "errors.h"
 #include "state_dict.h"
 #include "tensor_ops.h"
@@ -20,19 +21,19 @@ ResNetBlockImpl::ResNetBlockImpl(bool bn, int64_t in, int64_t inner, int64_t out
     : bottleneck(bn) {
   if (bottleneck) {
     conv1 = register_module("conv1", Conv(in, inner, 1));
-    bn1 = register_module("bn1", nn::BatchNorm2d(inner));
+    bn1 = register_module("bn1", BatchNorm(inner));
     conv2 = register_module("conv2", Conv(inner, inner, 3, stride, dilation, dilation));
-    bn2 = register_module("bn2", nn::BatchNorm2d(inner));
+    bn2 = register_module("bn2", BatchNorm(inner));
     conv3 = register_module("conv3", Conv(inner, out, 1));
-    bn3 = register_module("bn3", nn::BatchNorm2d(out));
+    bn3 = register_module("bn3", BatchNorm(out));
   } else {
     conv1 = register_module("conv1", Conv(in, out, 3, stride, dilation, dilation));
-    bn1 = register_module("bn1", nn::BatchNorm2d(out));
+    bn1 = register_module("bn1", BatchNorm(out));
     conv2 = register_module("conv2", Conv(out, out, 3, 1, dilation, dilation));
-    bn2 = register_module("bn2", nn::BatchNorm2d(out));
+    bn2 = register_module("bn2", BatchNorm(out));
   }
   if (stride != 1 || in != out) {
-    downsample = register_module("downsample", nn::Sequential(Conv(in, out, 1, stride), nn::BatchNorm2d(out)));
+    downsample = register_module("downsample", nn::Sequential(Conv(in, out, 1, stride), BatchNorm(out)));
   }
 }
 
@@ -50,14 +51,14 @@ at::Tensor ResNetBlockImpl::forward(const at::Tensor& x) {
 ResNetImpl::ResNetImpl(const NetConfig& c) : config(c) {
   if (c.deepStem) {
     conv1 = register_module("conv1", Conv(3, c.stem / 2, 3, 2, 1));
-    bn1 = register_module("bn1", nn::BatchNorm2d(c.stem / 2));
+    bn1 = register_module("bn1", BatchNorm(c.stem / 2));
     conv2 = register_module("conv2", Conv(c.stem / 2, c.stem / 2, 3, 1, 1));
-    bn2 = register_module("bn2", nn::BatchNorm2d(c.stem / 2));
+    bn2 = register_module("bn2", BatchNorm(c.stem / 2));
     conv3 = register_module("conv3", Conv(c.stem / 2, c.stem, 3, 1, 1));
-    bn3 = register_module("bn3", nn::BatchNorm2d(c.stem));
+    bn3 = register_module("bn3", BatchNorm(c.stem));
   } else {
     conv1 = register_module("conv1", Conv(3, c.stem, 7, 2, 3));
-    bn1 = register_module("bn1", nn::BatchNorm2d(c.stem));
+    bn1 = register_module("bn1", BatchNorm(c.stem));
   }
   int64_t in = c.stem, dilation = 1;
   nn::Sequential* targets[4] = {&layer1, &layer2, &layer3, &layer4};
@@ -91,12 +92,32 @@ std::vector<at::Tensor> ResNetImpl::forward(const at::Tensor& input) {
   return {l1, l2, l3, l4};
 }
 
+void BatchNormImpl::reset() {
+  weight = register_parameter("weight", torch::ones({channels}));
+  bias = register_parameter("bias", torch::zeros({channels}));
+  running_mean = register_buffer("running_mean", torch::zeros({channels}));
+  running_var = register_buffer("running_var", torch::ones({channels}));
+  num_batches_tracked = register_buffer("num_batches_tracked", torch::zeros({}, torch::kLong));
+}
+
+at::Tensor BatchNormImpl::forward(const at::Tensor& x) {
+  if (is_training()) {
+    torch::NoGradGuard ng;
+    num_batches_tracked += 1;
+  }
+  Group* group = CurrentSyncGroup();
+  if (is_training() && group != nullptr && group->size > 1) {
+    return SyncBatchNorm(x, weight, bias, running_mean, running_var, momentum, eps, group);
+  }
+  return at::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps, false);
+}
+
 HeadNormImpl::HeadNormImpl(int64_t channels, const std::string& k) : kind(k) {
   if (kind == "gn") {
     int64_t groups = std::gcd<int64_t>(32, channels);
     gn = register_module("gn", nn::GroupNorm(nn::GroupNormOptions(groups, channels)));
   } else {
-    bn = register_module("bn", nn::BatchNorm2d(channels));
+    bn = register_module("bn", BatchNorm(channels));
   }
 }
 
@@ -104,6 +125,10 @@ at::Tensor HeadNormImpl::forward(const at::Tensor& x) {
   if (kind == "gn") return torch::relu(gn(x));
   const bool single = x.size(0) * x.size(2) * x.size(3) == 1;
   const bool useBatch = is_training() && kind == "bn" && !single;
+  Group* group = CurrentSyncGroup();
+  if (useBatch && group != nullptr && group->size > 1) {
+    return torch::relu(SyncBatchNorm(x, bn->weight, bn->bias, bn->running_mean, bn->running_var, 0.1, 1e-5, group));
+  }
   auto y = at::batch_norm(x, bn->weight, bn->bias, bn->running_mean, bn->running_var, useBatch, 0.1, 1e-5, false);
   return torch::relu(y);
 }

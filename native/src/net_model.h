@@ -28,12 +28,26 @@ struct NetConfig {
   int64_t embedDim = 512;
 };
 
+// BatchNorm2d with torch::nn::BatchNorm2d's parameters, buffers, keys and defaults, whose
+// training statistics span all data-parallel ranks while a sync group is current
+// (dist_autograd.h). Its own module because LibTorch does not export everything a subclass of
+// BatchNorm2dImpl would link against.
+struct BatchNormImpl : torch::nn::Cloneable<BatchNormImpl> {
+  explicit BatchNormImpl(int64_t channels) : channels(channels) { reset(); }
+  void reset() override;
+  at::Tensor forward(const at::Tensor& x);
+  int64_t channels;
+  double momentum = 0.1, eps = 1e-5;
+  at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+};
+TORCH_MODULE(BatchNorm);
+
 struct ResNetBlockImpl : torch::nn::Module {
   ResNetBlockImpl(bool bottleneck, int64_t in, int64_t inner, int64_t out, int64_t stride, int64_t dilation, bool first_dilation_prev, int64_t prev_dilation);
   at::Tensor forward(const at::Tensor& x);
   bool bottleneck;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(ResNetBlock);
@@ -43,7 +57,7 @@ struct ResNetImpl : torch::nn::Module {
   std::vector<at::Tensor> forward(const at::Tensor& x);  // layer1..layer4
   NetConfig config;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
 };
 TORCH_MODULE(ResNet);
@@ -54,7 +68,7 @@ struct HeadNormImpl : torch::nn::Module {
   HeadNormImpl(int64_t channels, const std::string& kind);
   at::Tensor forward(const at::Tensor& x);
   std::string kind;
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm bn{nullptr};
   torch::nn::GroupNorm gn{nullptr};
 };
 TORCH_MODULE(HeadNorm);

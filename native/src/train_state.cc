@@ -6,6 +6,8 @@
 
 #include "async.h"
 #include "device.h"
+#include "dist.h"
+#include "dist_autograd.h"
 #include "handle.h"
 #include "registry.h"
 #include "state_dict.h"
@@ -26,6 +28,7 @@ struct Trainer {
   at::Tensor known, unknown, knownText;
   std::map<std::string, at::Tensor> momentumBuffers;
   MemoryBank bank{2};
+  std::shared_ptr<Group> group;  // data-parallel ranks (nullptr: a single process)
   int64_t iteration = 0;
   std::mutex mutex;  // one step (or state read/write) at a time
 };
@@ -48,6 +51,31 @@ void SgdUpdate(Trainer& t, double lr) {
     p.add_(it->second, -lr);
     p.mutable_grad() = at::Tensor();
   }
+}
+
+Group* DataParallel(const Trainer& t) { return t.group && t.group->size > 1 ? t.group.get() : nullptr; }
+
+// Sums the gradients of all parameters over the ranks (the loss of each rank is already its share
+// of the global mean). Parameters without a gradient contribute zeros so every rank sends the
+// same layout.
+void AllReduceGradients(Trainer& t, Group* group) {
+  std::vector<at::Tensor> grads;
+  for (auto& p : t.net->Module().parameters(/*recurse=*/true)) {
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  group->AllReduceSum(grads);
+}
+
+// Rank 0's parameters, buffers and prototypes for every rank, so all start from the same state.
+void BroadcastState(Trainer& t, Group* group) {
+  torch::NoGradGuard ng;
+  std::vector<at::Tensor> all;
+  for (auto& p : t.net->Module().parameters(true)) all.push_back(p);
+  for (auto& b : t.net->Module().buffers(true)) all.push_back(b);
+  if (t.known.defined()) all.push_back(t.known);
+  if (t.unknown.defined()) all.push_back(t.unknown);
+  group->Broadcast(all, 0);
 }
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
@@ -86,6 +114,8 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     if (t->knownText.defined()) t->knownText = t->knownText.to(dev);
     if (t->unknown.defined()) t->unknown = L2Normalize(t->unknown.to(dev), 1);
     t->net->Module().to(dev);
+    if (o.Has("group") && !o.Get("group").IsUndefined()) t->group = UnwrapHandle<Group>(o.Get("group"), "options.group");
+    if (Group* g = DataParallel(*t)) BroadcastState(*t, g);
     return WrapHandle(info.Env(), t);
   });
 }
@@ -100,6 +130,7 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
     batch.ignore = TensorFromJs(b.Get("ignore"), "batch.ignore");
     batch.clip = TensorFromJs(b.Get("clip"), "batch.clip");
     batch.pairs = static_cast<int64_t>(GetNumber(b, "pairs", 0));
+    batch.imageOffset = static_cast<int64_t>(GetNumber(b, "imageOffset", 0));
     double lr = GetNumber(GetObject(info, 2, "options"), "lr", 1e-3);
     return RunAsync(
         info.Env(), "trainer.step",
@@ -109,20 +140,38 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
           auto& module = t->net->Module();
           module.train();
           if (t->unknown.defined()) t->unknown.set_requires_grad(true);
+          Group* group = DataParallel(*t);
+          SyncBatchNormScope syncBatchNorm(group);
           auto images = batch.images.to(t->device);
           auto emb = t->net->Forward(images);
           auto bank = t->bank.All(emb.size(1), emb.options());
-          StepLosses l = ComputeStepLosses(emb, batch, t->known, t->unknown, bank, t->knownText, t->step);
-          double loss = l.total.item<double>();
+          StepLosses l = ComputeStepLosses(emb, batch, t->known, t->unknown, bank, t->knownText, t->step, group);
+          double loss = l.loss;
           if (!std::isfinite(loss)) {
             throw NativeError(code::kState, "the training loss is " + std::to_string(loss) + " at iteration " +
                                                 std::to_string(t->iteration + 1) + "; parameters were not updated");
           }
           module.zero_grad();
-          if (l.total.requires_grad()) l.total.backward();
+          if (l.total.requires_grad()) {
+            if (group && l.gathered.defined()) {
+              // L_t's gradient w.r.t. every rank's segments, summed over ranks, then back into ours.
+              auto gs = torch::autograd::grad({l.total}, {l.gathered}, {}, /*retain_graph=*/true, false, /*allow_unused=*/true)[0];
+              std::vector<at::Tensor> buf{gs.defined() ? gs : at::zeros_like(l.gathered)};
+              group->AllReduceSum(buf);
+              auto mine = buf[0].narrow(0, l.segmentOffset, l.localSegments.size(0));
+              torch::autograd::backward({l.total, l.localSegments}, {at::ones_like(l.total), mine});
+            } else {
+              l.total.backward();
+            }
+          }
+          if (group) AllReduceGradients(*t, group);
           SgdUpdate(*t, lr);
           if (l.unknownLoss.defined()) {
             auto g = torch::autograd::grad({l.unknownLoss}, {t->unknown})[0];
+            if (group) {
+              std::vector<at::Tensor> buf{g};
+              group->AllReduceSum(buf);
+            }
             torch::NoGradGuard ng;
             t->unknown = L2Normalize(t->unknown.detach() - t->unknownLr * g, 1);
           }

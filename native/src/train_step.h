@@ -13,6 +13,8 @@
 
 #include <torch/torch.h>
 
+#include "dist.h"
+
 namespace clips4 {
 
 struct StepConfig {
@@ -33,22 +35,30 @@ struct StepBatch {
   at::Tensor ignore;   // [2B,S,S] uint8 (1 = ignore)
   at::Tensor clip;     // [2B,E,s,s] float32
   int64_t pairs = 0;   // B
+  int64_t imageOffset = 0;  // global index of this batch's first image (data-parallel ranks)
 };
 
 struct StepLosses {
-  at::Tensor total;         // differentiable w.r.t. the network
+  at::Tensor total;         // differentiable w.r.t. the network (this rank's share of the global loss)
   at::Tensor unknownLoss;   // differentiable w.r.t. the unknown prototypes (undefined when none)
-  at::Tensor segments;      // [P,d] detached segment embeddings (for the memory bank)
-  double contrastive = 0, embedding = 0, semantic = 0, unknown = 0, avgsim = 0;
+  at::Tensor segments;      // [P,d] detached segment embeddings of the whole batch (for the memory bank)
+  // Data parallel only: L_t sees every rank's segments as a leaf `gathered` [P_all,d]; its gradient,
+  // summed over ranks, flows back into this rank's rows (from `segmentOffset`) of `localSegments`.
+  at::Tensor gathered, localSegments;
+  int64_t segmentOffset = 0;
+  double contrastive = 0, embedding = 0, semantic = 0, unknown = 0, avgsim = 0, loss = 0;
   int64_t numSegments = 0;
 };
 
 // Computes the losses of one step from the network's embeddings [2B,d,h,w] (L2-normalised).
 // `known` [K,E] and `unknown` [U,E] are the prototypes (unknown may require grad); `bank` [M,d]
 // holds earlier segment embeddings (may be empty); `knownText` [K,E] is used by MaskCLIP+ only.
+// With a `group` of several ranks, each rank holds a slice of the global batch: every mean is taken
+// over the global batch and the reported values are global, so the ranks' gradients sum to the
+// single-process gradient of the same batch.
 StepLosses ComputeStepLosses(const at::Tensor& embeddings, const StepBatch& batch, const at::Tensor& known,
                              const at::Tensor& unknown, const at::Tensor& bank, const at::Tensor& knownText,
-                             const StepConfig& config);
+                             const StepConfig& config, Group* group = nullptr);
 
 // FIFO of detached segment embeddings from the previous `batches` steps.
 class MemoryBank {

@@ -28,12 +28,15 @@ export interface TrainerOptions {
   known?: Tensor<'float32'>;
   unknown?: Tensor<'float32'>;
   knownText?: Tensor<'float32'>;
+  /** A data-parallel process group (ProcessGroup.handle): gradients, batch-norm statistics, segments
+   *  and the memory bank are shared with the other ranks; each rank steps on its slice of the batch. */
+  group?: Handle;
 }
 
 const keys = [
   'device', 'grid', 'kmeansIterations', 'locationWeight', 'kappa', 'bankBatches', 'contrastive', 'embedding', 'semantic',
   'maskclipPlus', 'weightContrastive', 'weightEmbedding', 'weightSemantic', 'semanticTemperature', 'lossImpl', 'momentum',
-  'weightDecay', 'unknownLr', 'known', 'unknown', 'knownText',
+  'weightDecay', 'unknownLr', 'known', 'unknown', 'knownText', 'group',
 ] as const;
 
 export interface TrainBatch {
@@ -99,15 +102,22 @@ export class NativeTrainer {
     if (o.known !== undefined) clean.known = o.known, checkTensor('options.known', o.known, { dtype: 'float32', shape: ['K', 'E'] }, dims);
     if (o.unknown !== undefined) clean.unknown = o.unknown, checkTensor('options.unknown', o.unknown, { dtype: 'float32', shape: ['U', 'E'] }, dims);
     if (o.knownText !== undefined) clean.knownText = o.knownText, checkTensor('options.knownText', o.knownText, { dtype: 'float32', shape: ['K', 'E'] }, dims);
+    if (o.group !== undefined) clean.group = o.group;
     if (clean.maskclipPlus && !clean.knownText) throw checkTensorError('The MaskCLIP+ baseline needs options.knownText (text embeddings of the known classes)');
     return new NativeTrainer(native().trainer.create(model, clean));
   }
 
-  /** One optimisation step at learning rate `lr`. */
-  async step(batch: TrainBatch, lr: number): Promise<StepMetrics> {
+  /**
+   * One optimisation step at learning rate `lr`. In a data-parallel run `imageOffset` is the global
+   * index of this rank's first image in the batch (region groups must be unique across ranks).
+   */
+  async step(batch: TrainBatch, lr: number, options: { imageOffset?: number } = {}): Promise<StepMetrics> {
     const { pairs } = checkBatch(batch);
     number('lr', lr, 0);
-    return call(() => native().trainer.step(this.handle, { ...batch, pairs }, { lr }));
+    const o = optionsObject('options', options);
+    onlyKeys('options', o, ['imageOffset']);
+    const imageOffset = opt(o, 'imageOffset', 0, (n, v) => integer(n, v, 0));
+    return call(() => native().trainer.step(this.handle, { ...batch, pairs, imageOffset }, { lr }));
   }
 
   /** Everything a checkpoint must hold to continue exactly. */

@@ -9,7 +9,7 @@ import { slic } from '../data/regions';
 import type { Sample } from '../data/views';
 import { loadImage, type RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
-import { resizeExact, resizeKeepAspect } from '../image/resize';
+import { resizeExact, resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
 import { knownPrototypes, unknownPrototypes } from '../world/prototypes';
@@ -69,6 +69,14 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   }
   if (skipped.length) log(`warning: ${skipped.length} unreadable image(s) skipped`);
   if (images.length === 0) throw clips4Error(ErrorCodes.dataset, `none of the ${o.files.length} training images could be read`);
+  const sizes = new Set(images.map((img) => `${img.width}x${img.height}`));
+  if (sizes.size > 1) {
+    // The CLIP cache holds one feature-map size, so photos of mixed sizes get one square size.
+    const shorter = o.resize || Math.min(...images.map((img) => Math.min(img.width, img.height)));
+    const side = Math.max(multiple, Math.round(shorter / multiple) * multiple);
+    log(`training images come in ${sizes.size} sizes: each is resized and centre-cropped to ${side}x${side} (set data.resize to choose the side)`);
+    for (let i = 0; i < images.length; i++) images[i] = await resizeShorterCenterCrop(images[i], side);
+  }
   const regions = await Promise.all(images.map((img) => slic(img, o.regions)));
   const E = o.clip.info.embedDim;
   const key = cacheKey({ weights: o.clip.id, variant: 'maskclip', resolution: images[0].width, images: kept });

@@ -17,11 +17,16 @@ import type { Config } from './schema';
 import { NativeTrainer, polyLr } from './native-trainer';
 import { prepareTraining } from './prepare';
 import { TensorBoardWriter } from './tensorboard';
+import { ProcessGroup, rankSlice, type DistInfo } from './distributed';
+import { Progress } from './progress';
 
 export interface RunOptions {
   out: string;
   resume?: boolean;
+  /** Where progress lines go (default: stderr, with a redrawn progress bar when it is a terminal). */
   log?: (line: string) => void;
+  /** This process's rank in a data-parallel run (see distributed.ts); only rank 0 writes files. */
+  dist?: DistInfo;
 }
 
 function datasetFiles(c: Config): { files: string[]; classes: string[] } {
@@ -43,10 +48,22 @@ function datasetFiles(c: Config): { files: string[]; classes: string[] } {
 }
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
-  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string };
-  fs.mkdirSync(o.out, { recursive: true });
-  writeJsonAtomicSync(path.join(o.out, 'config.json'), c);
+  const group = o.dist ? await ProcessGroup.join(o.dist) : undefined;
+  const world = group?.info.worldSize ?? 1;
+  const rank = group?.info.rank ?? 0;
+  const lead = rank === 0;
+  if (t.batch % world !== 0) {
+    throw clips4Error(ErrorCodes.config, `train.batch (${t.batch}) must be a multiple of the number of processes (${world}): each process takes an equal slice of every batch`);
+  }
+  const tty = !o.log && process.stderr.isTTY === true;
+  const write = (text: string) => process.stderr.write(text);
+  const bar = new Progress({ total: t.iterations, start: 0, tty, every: (c.log as { every: number }).every, columns: process.stderr.columns, write: !lead ? () => {} : o.log ? (text) => o.log!(text.replace(/\n$/, '')) : write });
+  const log = lead ? (o.log ?? ((l: string) => bar.message(l))) : () => {};
+  if (lead) {
+    fs.mkdirSync(o.out, { recursive: true });
+    writeJsonAtomicSync(path.join(o.out, 'config.json'), c);
+  }
   const clipCfg = c.clip as { weights: string; vocab: string; variant: string };
   const clip = await Clip.load(clipCfg.weights, { device: t.device, ...(clipCfg.vocab ? { vocab: clipCfg.vocab } : {}) });
   const { files, classes } = datasetFiles(c);
@@ -57,7 +74,11 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   }
   const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number; strict: boolean };
   log(`training on ${files.length} images; ${knownNames.length} known classes${p.heldOut.length ? `, held out: ${p.heldOut.join(', ')}` : ''}`);
+  // One process per machine builds the shared caches; the others read them once it is done.
+  const builder = !group || group.info.localRank === 0;
+  if (!builder) await group!.barrier();
   const prepared = await prepareTraining({ files, clip, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: { segments: data.regions, compactness: data.compactness }, knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
+  if (group && builder) await group.barrier();
   const m = c.model as unknown as NetConfig & { backbone: string };
   const { backbone, ...net } = m;
   const embedder = PixelEmbedder.create({ ...net, embedDim: clip.info.embedDim }, { seed: t.seed, device: t.device });
@@ -85,6 +106,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     known: prepared.known,
     unknown: prepared.unknown,
     knownText: prepared.knownText,
+    ...(group ? { group: group.handle } : {}),
   });
   let start = 0;
   if (o.resume) {
@@ -97,7 +119,6 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   }
   const views: ViewOptions = { ...DEFAULT_VIEWS, size: data.crop, scale: [data.scale[0], data.scale[1]], stride: embedder.stride };
   const ck = c.checkpoint as { every: number; keep: number };
-  const every = (c.log as { every: number }).every;
   let stop = false;
   const onSignal = () => {
     if (stop) process.exit(130);
@@ -107,47 +128,49 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const metricsFile = path.join(o.out, 'metrics.jsonl');
-  const tb = new TensorBoardWriter(path.join(o.out, 'tensorboard'));
+  const tb = lead ? new TensorBoardWriter(path.join(o.out, 'tensorboard')) : undefined;
   let lastMetrics: Record<string, number> | undefined;
   let lastSaved = -1;
   const save = async (it: number) => {
-    if (it === lastSaved) return;
+    if (it === lastSaved || !lead) return;
     await saveCheckpoint(o.out, await trainer.state(), { iteration: it, config: c, metrics: lastMetrics }, ck.keep);
     lastSaved = it;
   };
-  const began = Date.now();
+  bar.restart(start);
+  const pairs = t.batch / world;
   let it = start;
   try {
     // The next batch is prepared while the native step runs.
     const batchFor = (i: number) => {
       const r = makeRng(deriveSeed(t.seed, i));
       const pick = Array.from({ length: t.batch }, () => prepared.samples[r.int(prepared.samples.length)]);
-      return makeBatch(pick, views, r);
+      const batch = makeBatch(pick, views, r);
+      return group ? rankSlice(batch, rank * pairs, pairs) : batch;
     };
     let next = batchFor(it);
     for (; it < t.iterations && !stop; ) {
-      const step = trainer.step(next, polyLr(t.lr, it, t.iterations, t.power));
+      const step = trainer.step(next, polyLr(t.lr, it, t.iterations, t.power), { imageOffset: rank * pairs });
       const following = it + 1 < t.iterations ? batchFor(it + 1) : undefined;
       const mt = await step.catch((err: Error) => {
         throw clips4Error(ErrorCodes.state, `${err.message}; the last good checkpoint in ${o.out} is kept (resume with --resume)`);
       });
       it++;
       lastMetrics = { ...mt, lr: polyLr(t.lr, it - 1, t.iterations, t.power), imagesPerSecond: t.batch / mt.seconds };
-      fs.appendFileSync(metricsFile, JSON.stringify(lastMetrics) + '\n');
-      tb.scalars(it, { 'loss/total': mt.loss, 'loss/contrastive': mt.contrastive, 'loss/embedding': mt.embedding, 'loss/semantic': mt.semantic, 'loss/unknown': mt.unknown, avgsim: mt.avgsim, lr: lastMetrics.lr, 'images_per_second': lastMetrics.imagesPerSecond });
-      if (it % every === 0 || it === t.iterations) {
-        const eta = ((Date.now() - began) / (it - start)) * (t.iterations - it);
-        log(`it ${it}/${t.iterations} loss ${mt.loss.toFixed(4)} (t ${mt.contrastive.toFixed(3)} e ${mt.embedding.toFixed(3)} s ${mt.semantic.toFixed(3)}) avgsim ${mt.avgsim.toFixed(3)} ${(t.batch / mt.seconds).toFixed(1)} img/s ETA ${(eta / 1000).toFixed(0)} s`);
-      }
-      if (it % ck.every === 0) await save(it);
+      if (group) stop = (await group.sum([stop ? 1 : 0]))[0] > 0; // every rank stops after the same step
       if (following) next = following;
+      if (!lead) continue; // only rank 0 writes
+      fs.appendFileSync(metricsFile, JSON.stringify(lastMetrics) + '\n');
+      tb!.scalars(it, { 'loss/total': mt.loss, 'loss/contrastive': mt.contrastive, 'loss/embedding': mt.embedding, 'loss/semantic': mt.semantic, 'loss/unknown': mt.unknown, avgsim: mt.avgsim, lr: lastMetrics.lr, 'images_per_second': lastMetrics.imagesPerSecond });
+      bar.update(it, { ...mt, imagesPerSecond: lastMetrics.imagesPerSecond });
+      if (it % ck.every === 0) await save(it);
     }
     if (stop || it === t.iterations) await save(it);
   } finally {
-    tb.close();
+    bar.finish();
+    tb?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  await embedder.save(path.join(o.out, 'model.safetensors'));
+  if (lead) await embedder.save(path.join(o.out, 'model.safetensors'));
   return { iteration: it, lastMetrics };
 }

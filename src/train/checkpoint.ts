@@ -49,7 +49,14 @@ export async function loadLatest(runDir: string): Promise<{ dir: string; state: 
     if (!fallback) throw clips4Error(ErrorCodes.state, `${runDir}: the 'last' pointer names ${name}, which is missing or incomplete, and no other complete checkpoint exists`);
     name = fallback;
   }
-  const dir = path.join(runDir, name);
+  return loadCheckpoint(path.join(runDir, name));
+}
+
+/** One checkpoint folder (ckpt-NNNNNNN). */
+export async function loadCheckpoint(dir: string): Promise<{ dir: string; state: TrainerState; meta: CheckpointMeta }> {
+  for (const f of ['model.safetensors', 'momentum.safetensors', 'extra.safetensors', 'state.json']) {
+    if (!fs.existsSync(path.join(dir, f))) throw clips4Error(ErrorCodes.state, `${dir} is not a complete checkpoint: ${f} is missing`);
+  }
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as CheckpointMeta;
   const state: TrainerState = {
     model: await safetensors.read(path.join(dir, 'model.safetensors')),

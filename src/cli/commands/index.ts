@@ -9,5 +9,6 @@ import { score } from './score';
 import { scoreDavis } from './score-davis';
 import { clipInspect } from './clip-inspect';
 import { weightsFetch } from './weights-fetch';
+import { exportModel } from './export';
 
-export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, scoreDavis, worldGenerate, worldPretrainClip, worldReproduce];
+export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, scoreDavis, worldGenerate, worldPretrainClip, worldReproduce, exportModel];

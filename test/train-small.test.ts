@@ -5,6 +5,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { main } from '../src/cli/main';
+import { PixelEmbedder } from '../src/net/embedder';
+import { loadLatest } from '../src/train/checkpoint';
+import type { Tensor } from '../src/tensor';
 import { fixtureTest, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
@@ -56,9 +60,6 @@ fixtureTest.serial('50 steps on a generated folder of unlabelled images: the los
 fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder that loads and embeds', async (t) => {
   const run = path.join(dir, 'export-run');
   await train(run, ['train.iterations=10', 'checkpoint.every=5']);
-  const { main } = await import('../src/cli/main');
-  const { PixelEmbedder } = await import('../src/net/embedder');
-  const { loadLatest } = await import('../src/train/checkpoint');
   const out = path.join(dir, 'exported', 'net.safetensors');
   t.is(await main(['export', run, '--out', out]), 0);
   const e = await PixelEmbedder.load(out);
@@ -66,7 +67,7 @@ fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder th
   t.is(ck.state.iteration, 10);
   const sd = await e.stateDict();
   t.deepEqual(Object.keys(sd).sort(), Object.keys(ck.state.model).sort());
-  for (const [k, v] of Object.entries(ck.state.model)) t.deepEqual(Array.from(sd[k].data as ArrayLike<number | bigint>), Array.from(v.data as ArrayLike<number | bigint>), k);
+  for (const [k, v] of Object.entries(ck.state.model) as [string, Tensor][]) t.deepEqual(Array.from(sd[k].data as ArrayLike<number | bigint>), Array.from(v.data as ArrayLike<number | bigint>), k);
   const emb = await e.embed({ dtype: 'float32', shape: [1, 3, 64, 64], data: new Float32Array(3 * 64 * 64).fill(0.1) });
   t.deepEqual(emb.shape, [1, 32, 8, 8]);
   // An older checkpoint by name, and the errors.

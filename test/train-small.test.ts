@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { main } from '../src/cli/main';
+import * as safetensors from '../src/safetensors';
 import { PixelEmbedder } from '../src/net/embedder';
 import { loadLatest } from '../src/train/checkpoint';
 import type { Tensor } from '../src/tensor';
@@ -75,4 +76,15 @@ fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder th
   t.true(fs.existsSync(path.join(dir, 'exported', 'early.json')));
   t.is(await main(['export', path.join(dir, 'nothing-here')]), 1);
   t.is(await main(['export']), 2);
+});
+
+fixtureTest.serial('train.mixedPrecision runs the forward pass in bfloat16 and keeps float32 weights', async (t) => {
+  const full = await train(path.join(dir, 'fp32'), ['train.iterations=3']);
+  const mixed = await train(path.join(dir, 'bf16'), ['train.iterations=3', 'train.mixedPrecision=true']);
+  // Same first batch and parameters: the losses agree to bfloat16 precision but are not identical.
+  t.not(mixed[0].loss, full[0].loss);
+  t.true(Math.abs(mixed[0].loss - full[0].loss) / full[0].loss < 0.02, `${mixed[0].loss} vs ${full[0].loss}`);
+  t.true(mixed.every((r) => Number.isFinite(r.loss)));
+  const weights = await safetensors.read(path.join(dir, 'bf16', 'model.safetensors'));
+  t.true(Object.values(weights).every((w) => w.dtype === 'float32' || w.dtype === 'int64'));
 });

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "async.h"
+#include "autocast.h"
 #include "device.h"
 #include "dist.h"
 #include "dist_autograd.h"
@@ -29,6 +30,7 @@ struct Trainer {
   std::map<std::string, at::Tensor> momentumBuffers;
   MemoryBank bank{2};
   std::shared_ptr<Group> group;  // data-parallel ranks (nullptr: a single process)
+  bool mixedPrecision = false;   // bfloat16 autocast for the network's forward pass
   int64_t iteration = 0;
   std::mutex mutex;  // one step (or state read/write) at a time
 };
@@ -105,6 +107,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     t->momentum = GetNumber(o, "momentum", 0.9);
     t->weightDecay = GetNumber(o, "weightDecay", 1e-3);
     t->unknownLr = GetNumber(o, "unknownLr", 0.1);
+    t->mixedPrecision = GetBool(o, "mixedPrecision", false);
     t->bank = MemoryBank(static_cast<int64_t>(GetNumber(o, "bankBatches", 2)));
     t->known = OptionalTensorFromJs(o.Get("known"), "known");
     t->unknown = OptionalTensorFromJs(o.Get("unknown"), "unknown");
@@ -143,7 +146,12 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
           Group* group = DataParallel(*t);
           SyncBatchNormScope syncBatchNorm(group);
           auto images = batch.images.to(t->device);
-          auto emb = t->net->Forward(images);
+          at::Tensor emb;
+          {
+            AutocastScope autocast(t->mixedPrecision, t->device);
+            emb = t->net->Forward(images);
+          }
+          emb = emb.to(at::kFloat);  // losses and k-means in float32
           auto bank = t->bank.All(emb.size(1), emb.options());
           StepLosses l = ComputeStepLosses(emb, batch, t->known, t->unknown, bank, t->knownText, t->step, group);
           double loss = l.loss;

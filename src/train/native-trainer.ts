@@ -24,6 +24,8 @@ export interface TrainerOptions {
   momentum?: number;
   weightDecay?: number;
   unknownLr?: number;
+  /** bfloat16 autocast for the network's forward pass (losses, k-means and SGD stay float32). */
+  mixedPrecision?: boolean;
   /** Known-class prototypes [K,E] (CLIP image space), unknown prototypes [U,E], known text embeddings [K,E]. */
   known?: Tensor<'float32'>;
   unknown?: Tensor<'float32'>;
@@ -36,7 +38,7 @@ export interface TrainerOptions {
 const keys = [
   'device', 'grid', 'kmeansIterations', 'locationWeight', 'kappa', 'bankBatches', 'contrastive', 'embedding', 'semantic',
   'maskclipPlus', 'weightContrastive', 'weightEmbedding', 'weightSemantic', 'semanticTemperature', 'lossImpl', 'momentum',
-  'weightDecay', 'unknownLr', 'known', 'unknown', 'knownText', 'group',
+  'weightDecay', 'unknownLr', 'mixedPrecision', 'known', 'unknown', 'knownText', 'group',
 ] as const;
 
 export interface TrainBatch {
@@ -97,6 +99,7 @@ export class NativeTrainer {
       momentum: opt(o, 'momentum', 0.9, (n, v) => number(n, v, 0, 1)),
       weightDecay: opt(o, 'weightDecay', 1e-3, pos),
       unknownLr: opt(o, 'unknownLr', 0.1, pos),
+      mixedPrecision: opt(o, 'mixedPrecision', false, boolean),
     };
     const dims: Record<string, number> = {};
     if (o.known !== undefined) clean.known = o.known, checkTensor('options.known', o.known, { dtype: 'float32', shape: ['K', 'E'] }, dims);

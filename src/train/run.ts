@@ -48,7 +48,7 @@ function datasetFiles(c: Config): { files: string[]; classes: string[] } {
 }
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
-  const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string };
+  const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string; mixedPrecision: boolean };
   const group = o.dist ? await ProcessGroup.join(o.dist) : undefined;
   const world = group?.info.worldSize ?? 1;
   const rank = group?.info.rank ?? 0;
@@ -101,6 +101,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     weightSemantic: l.weightSemantic as number,
     semanticTemperature: l.temperature as number,
     unknownLr: l.unknownLr as number,
+    mixedPrecision: t.mixedPrecision,
     momentum: t.momentum,
     weightDecay: t.weightDecay,
     known: prepared.known,

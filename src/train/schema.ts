@@ -53,6 +53,7 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     weightDecay: { type: 'number', default: 1e-3, min: 0, help: 'SGD weight decay' },
     seed: { type: 'int', default: 0, min: 0, help: 'seed of initialisation and data order' },
     device: { type: 'string', default: 'cpu', help: "'cpu', 'cuda', 'cuda:N' or 'auto'" },
+    mixedPrecision: { type: 'bool', default: false, help: 'bfloat16 autocast for the network forward pass (losses and optimiser stay float32)' },
   },
   segments: {
     grid: { type: 'int[]', default: [6, 6], length: 2, min: 1, help: 'k-means grid initialisation (6x6 = 36 segments per view)' },

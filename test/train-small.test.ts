@@ -42,6 +42,11 @@ fixtureTest.serial('50 steps on the real VOC photos: losses fall, avgsim rises w
   t.true(mean(last(withLe), 'avgsim') > mean(last(withoutLe), 'avgsim'));
   // Every artefact of a run is there.
   for (const f of ['config.json', 'model.safetensors', 'model.json', 'last', 'metrics.jsonl']) t.true(fs.existsSync(path.join(dir, 'real', f)), f);
+  // The starting prototypes: 20 VOC classes and 8 unknown, unit vectors in CLIP's 32-d space.
+  const protos = await safetensors.read(path.join(dir, 'real', 'prototypes.safetensors'));
+  t.deepEqual([protos.known.shape, protos.unknown.shape, protos.knownText.shape], [[20, 32], [8, 32], [20, 32]]);
+  const norm = (x: Float32Array, r: number) => Math.hypot(...x.subarray(r * 32, r * 32 + 32));
+  for (let r = 0; r < 20; r++) t.true(Math.abs(norm(protos.known.data as Float32Array, r) - 1) < 1e-4);
 });
 
 fixtureTest.serial('50 steps on a generated folder of unlabelled images: the loss falls', async (t) => {

@@ -8,6 +8,7 @@ import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, type Datas
 import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
+import * as safetensors from '../safetensors';
 import { PixelEmbedder, type NetConfig } from '../net/embedder';
 import { classNames } from '../clip/templates';
 import { readWorld, splitIds, imagePath } from '../world/data';
@@ -79,6 +80,11 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   if (!builder) await group!.barrier();
   const prepared = await prepareTraining({ files, clip, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: { segments: data.regions, compactness: data.compactness }, knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   if (group && builder) await group.barrier();
+  if (lead) {
+    // The prototypes training starts from (the checkpoints hold the evolving unknown ones).
+    const names = knownNames.length ? knownNames : ['thing'];
+    await safetensors.write(path.join(o.out, 'prototypes.safetensors'), { known: prepared.known, unknown: prepared.unknown, knownText: prepared.knownText }, { known: JSON.stringify(names), heldOut: JSON.stringify(p.heldOut) });
+  }
   const m = c.model as unknown as NetConfig & { backbone: string };
   const { backbone, ...net } = m;
   const embedder = PixelEmbedder.create({ ...net, embedDim: clip.info.embedDim }, { seed: t.seed, device: t.device });

@@ -76,6 +76,18 @@ fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder th
   for (const [k, v] of Object.entries(ck.state.model) as [string, Tensor][]) t.deepEqual(Array.from(sd[k].data as ArrayLike<number | bigint>), Array.from(v.data as ArrayLike<number | bigint>), k);
   const emb = await e.embed({ dtype: 'float32', shape: [1, 3, 64, 64], data: new Float32Array(3 * 64 * 64).fill(0.1) });
   t.deepEqual(emb.shape, [1, 32, 8, 8]);
+  // The exported model segments the real photos through the CLI (CLIP's text embeddings name it).
+  const seg = path.join(dir, 'segmented');
+  const photos = path.join(repoRoot, '..', 'shared', 'fixtures', 'real', 'VOCdevkit', 'VOC2012', 'JPEGImages');
+  const code = await main(['segment', '--clip', path.join(repoRoot, '..', 'shared', 'fixtures', 'parity', 'vit-tiny.safetensors'), '--vocab', path.join(repoRoot, '..', 'shared', 'fixtures', 'parity', 'bpe_simple_vocab_16e6.txt.gz'), '--model', out, '--classes', 'cat,dog,chair', '--size', '64', '--out', seg, ...fs.readdirSync(photos).map((f) => path.join(photos, f))]);
+  t.is(code, 0);
+  for (const f of fs.readdirSync(photos)) {
+    const base = path.basename(f, '.jpg');
+    const meta = (await sharp(path.join(seg, `${base}.png`)).metadata());
+    const photo = await sharp(path.join(photos, f)).metadata();
+    t.deepEqual([meta.width, meta.height], [photo.width, photo.height]);
+    t.true(fs.existsSync(path.join(seg, `${base}.json`)));
+  }
   // An older checkpoint by name, and the errors.
   t.is(await main(['export', run, '--out', path.join(dir, 'exported', 'early'), '--checkpoint', 'ckpt-0000005']), 0);
   t.true(fs.existsSync(path.join(dir, 'exported', 'early.json')));

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import test from 'ava';
 import { davisSequences } from '../src/data/datasets';
-import { boundaryF, davisScores, jaccard, propagateLabels, type FrameFeatures } from '../src/eval/davis';
-import { loadImage } from '../src/image';
+import { boundaryF, davisScores, jaccard, propagateLabels } from '../src/eval/davis';
+import { colourFeatures } from '../src/eval/davis-run';
 import { decodeIndexedPng } from '../src/io/png';
 import { fixture, fixtureTest } from './helpers/fixtures';
 
@@ -26,23 +26,6 @@ test('J and F on known shapes', (t) => {
   t.is(jaccard(new Uint8Array(4), new Uint8Array(4), 1), 1);
   t.is(boundaryF(new Uint8Array(4), a.subarray(0, 4), 1, 2, 2), 1);
 });
-
-// Raw-colour features: per 16×16 cell mean RGB (centred) with a small position term, normalised.
-async function colourFeatures(file: string, cell: number): Promise<FrameFeatures & { W: number; H: number }> {
-  const img = await loadImage(file);
-  const w = Math.floor(img.width / cell);
-  const h = Math.floor(img.height / cell);
-  const D = 3;
-  const data = new Float32Array(D * h * w);
-  for (let y = 0; y < h * cell; y++) for (let x = 0; x < w * cell; x++) for (let c = 0; c < 3; c++) data[c * h * w + Math.floor(y / cell) * w + Math.floor(x / cell)] += img.data[(y * img.width + x) * 3 + c] / (cell * cell * 255) - 0.45;
-  for (let p = 0; p < h * w; p++) {
-    let n = 0;
-    for (let d = 0; d < D; d++) n += data[d * h * w + p] ** 2;
-    n = Math.sqrt(n) || 1;
-    for (let d = 0; d < D; d++) data[d * h * w + p] /= n;
-  }
-  return { data, dim: D, height: h, width: w, W: img.width, H: img.height };
-}
 
 fixtureTest('propagation on the real DAVIS sequences, scored against copying the first mask', async (t) => {
   const seqs = davisSequences(fixture('real', 'DAVIS'));

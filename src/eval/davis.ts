@@ -88,7 +88,8 @@ export function propagateLabels(features: FrameFeatures[], firstMask: ArrayLike<
   return out;
 }
 
-function upsampleArgmax(soft: Float32Array, K: number, w: number, h: number, W: number, H: number): Uint8Array {
+/** Bilinearly upsamples per-class maps [K,h,w] to W×H and takes the argmax per pixel. */
+export function upsampleArgmax(soft: Float32Array, K: number, w: number, h: number, W: number, H: number): Uint8Array {
   const out = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) {
     const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / H - 0.5));

@@ -4,15 +4,15 @@ import sharp from 'sharp';
 import type { Clip } from '../clip/clip';
 import type { ConfusionMatrix } from '../eval/metrics';
 import { normalizeImages } from '../image/normalize';
-import { vocPalette } from '../io/png';
 import { call, native } from '../native';
 import type { PixelEmbedder } from '../net/embedder';
 import type { Tensor } from '../tensor';
 import { imagePath, loadImages, readClassLabels, splitIds, type WorldInfo } from './data';
 import { umap } from '../plot/umap';
+import { writePerClassIou } from '../plot/bars';
+import { classColour, esc } from '../plot/svg';
 
-const palette = vocPalette();
-const colour = (c: number) => (c === 255 ? [0, 0, 0] : [palette[(c + 1) * 3], palette[(c + 1) * 3 + 1], palette[(c + 1) * 3 + 2]]);
+const colour = classColour;
 
 function labelImage(labels: ArrayLike<number>, w: number, h: number): Buffer {
   const px = Buffer.alloc(w * h * 3);
@@ -23,8 +23,6 @@ function labelImage(labels: ArrayLike<number>, w: number, h: number): Buffer {
 async function raw(px: Uint8Array, w: number, h: number, scale: number): Promise<Buffer> {
   return sharp(Buffer.from(px), { raw: { width: w, height: h, channels: 3 } }).resize(w * scale, h * scale, { kernel: 'nearest' }).png().toBuffer();
 }
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export async function writeFigures(
   out: string,
@@ -64,19 +62,7 @@ export async function writeFigures(
   await sharp(Buffer.from(svg)).composite(tiles).png().toFile(path.join(out, 'overlays.png'));
 
   // Per-class IoU bars of CLIP-S4.
-  const iou = f.results.get('clips4')!.cm.iou();
-  const bw = 28;
-  const ch = 220;
-  const bars = world.names
-    .map((n, i) => {
-      const v = iou[i] ?? 0;
-      const u = world.unknownFold.includes(n);
-      return `<rect x="${40 + i * bw}" y="${20 + ch * (1 - v)}" width="${bw - 6}" height="${ch * v}" fill="${u ? '#e67e22' : '#27ae60'}"/><text transform="translate(${40 + i * bw + 12},${ch + 30}) rotate(60)" font-family="sans-serif" font-size="11">${esc(n)}</text>`;
-    })
-    .join('');
-  const axis = [0, 0.25, 0.5, 0.75, 1].map((v) => `<text x="4" y="${24 + ch * (1 - v)}" font-family="sans-serif" font-size="10">${(v * 100).toFixed(0)}</text><line x1="36" x2="${40 + world.names.length * bw}" y1="${20 + ch * (1 - v)}" y2="${20 + ch * (1 - v)}" stroke="#ddd"/>`).join('');
-  const barSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${60 + world.names.length * bw}" height="${ch + 110}"><rect width="100%" height="100%" fill="white"/>${axis}${bars}<text x="40" y="14" font-family="sans-serif" font-size="12">CLIP-S4 per-class IoU (%), green known, orange unknown</text></svg>`;
-  await sharp(Buffer.from(barSvg)).png().toFile(path.join(out, 'per-class-iou.png'));
+  await writePerClassIou(path.join(out, 'per-class-iou.png'), world.names, f.results.get('clips4')!.cm.iou(), { title: 'CLIP-S4 per-class IoU (%)', marked: world.unknownFold });
 
   // Class-mean embeddings of CLIP and CLIP-S4 on the val images, projected together by PCA.
   const means = async (encode: (t: Tensor<'float32'>) => Promise<Tensor<'float32'>>) => {

@@ -9,5 +9,10 @@ import { score } from './score';
 import { scoreDavis } from './score-davis';
 import { clipInspect } from './clip-inspect';
 import { weightsFetch } from './weights-fetch';
+import { evalLanguage } from './eval-language';
+import { evalKnn } from './eval-knn';
+import { evalLinear } from './eval-linear';
+import { evalDavis } from './eval-davis';
+import { retrieve } from './retrieve';
 
-export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, scoreDavis, worldGenerate, worldPretrainClip, worldReproduce];
+export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, retrieve, score, scoreDavis, evalLanguage, evalKnn, evalLinear, evalDavis, worldGenerate, worldPretrainClip, worldReproduce];

@@ -33,12 +33,12 @@ export function readMetricRows(file: string): MetricRow[] {
   return rows;
 }
 
-/** Chooses tick values for [lo, hi]: 1, 2 or 5 × a power of ten, about `n` of them. */
+/** Tick values inside [lo, hi] at a step of 1, 2 or 5 × a power of ten, the one nearest (hi − lo)/n. */
 export function niceTicks(lo: number, hi: number, n = 5): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / n;
   const p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
+  const step = [1, 2, 5, 10].map((m) => m * p).reduce((a, b) => (Math.abs(b - raw) < Math.abs(a - raw) ? b : a));
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;

@@ -45,3 +45,9 @@ test('non-finite values are left out; rows without any known key give a clear er
   t.throws(() => curvesSvg([{ foo: 1 }]), { message: /no metric to draw.*options\.keys/ });
   t.throws(() => readMetricRows('/nonexistent/metrics.jsonl'), { message: /metrics file .* not found/ });
 });
+
+test('renderCurves checks its arguments', async (t) => {
+  await t.throwsAsync(renderCurves([{ loss: 1 }], '/tmp/x.png', { key: ['loss'] } as never), { message: /did you mean 'keys'.*for options\.key / });
+  await t.throwsAsync(renderCurves([{ loss: 1 }], '/tmp/x.png', { keys: [] }), { message: /options\.keys/ });
+  await t.throwsAsync(renderCurves(42 as never, '/tmp/x.png'), { message: /Expected a metrics JSONL path or an array of row objects for source/ });
+});

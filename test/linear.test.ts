@@ -139,3 +139,11 @@ test('sampleCells takes the label under each cell centre, skips ignore, and caps
   }
   t.is(sampleCells(feats, D, h, w, label, 3, 0).y.length, 3);
 });
+
+test('trainLinearProbe rejects bad options and mismatched data with named errors', (t) => {
+  const data = separable(20, 2, 3, 4);
+  t.throws(() => trainLinearProbe(data, 2, { iteration: 5 } as never), { message: /did you mean 'iterations'.*for options\.iteration / });
+  t.throws(() => trainLinearProbe(data, 2, { lr: -1 }), { message: /Expected a number >= 0 for options\.lr but received (number )?-1/ });
+  t.throws(() => trainLinearProbe({ ...data, dim: 4 }, 2), { message: /Expected 20 × 4 embedding values for data\.x/ });
+  t.throws(() => trainLinearProbe(data, 0), { message: /numClasses/ });
+});

@@ -3,6 +3,8 @@
 // with ignored pixels left out, then evaluated by mIoU with logits upsampled to the label size. Plain
 // TypeScript over Float32Arrays: no native op computes this, and the problem (pixels × D × C) is small
 // once pixels are sampled per image.
+import { clips4Error, ErrorCodes } from '../errors';
+import { integer, number, onlyKeys, optionsObject, opt } from '../validate';
 import { makeRng } from '../world/rng';
 import { upsampleArgmax } from './davis';
 
@@ -101,7 +103,21 @@ export function sgdStep(p: LinearProbe, s: SgdState, data: ProbeData, rows: Arra
 
 /** Trains a probe on the labelled rows of `data`; `log` receives the loss now and then. */
 export function trainLinearProbe(data: ProbeData, numClasses: number, options: ProbeTraining = {}, log?: (iteration: number, loss: number) => void): LinearProbe {
-  const o = { ...PROBE_DEFAULTS, ...options };
+  const given = optionsObject('options', options);
+  onlyKeys('options', given, Object.keys(PROBE_DEFAULTS));
+  integer('numClasses', numClasses, 1, 256);
+  const nonNegative = (n: string, v: unknown) => number(n, v, 0);
+  const o: Required<ProbeTraining> = {
+    iterations: opt(given, 'iterations', PROBE_DEFAULTS.iterations, (n, v) => integer(n, v, 1)),
+    batch: opt(given, 'batch', PROBE_DEFAULTS.batch, (n, v) => integer(n, v, 1)),
+    lr: opt(given, 'lr', PROBE_DEFAULTS.lr, (n, v) => number(n, v, 0)),
+    power: opt(given, 'power', PROBE_DEFAULTS.power, nonNegative),
+    momentum: opt(given, 'momentum', PROBE_DEFAULTS.momentum, (n, v) => number(n, v, 0, 1)),
+    weightDecay: opt(given, 'weightDecay', PROBE_DEFAULTS.weightDecay, nonNegative),
+    ignore: opt(given, 'ignore', PROBE_DEFAULTS.ignore, (n, v) => integer(n, v, 0, 255)),
+    seed: opt(given, 'seed', PROBE_DEFAULTS.seed, (n, v) => integer(n, v, 0)),
+  };
+  if (data.x.length !== data.y.length * data.dim) throw clips4Error(ErrorCodes.shape, `Expected ${data.y.length} × ${data.dim} embedding values for data.x (one row per label) but received ${data.x.length}`, 'RangeError');
   const usable: number[] = [];
   for (let i = 0; i < data.y.length; i++) if (data.y[i] !== o.ignore && data.y[i] < numClasses) usable.push(i);
   const p = createProbe(numClasses, data.dim);

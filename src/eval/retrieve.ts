@@ -2,7 +2,8 @@
 // embeddings; each segment's mean embedding is compared (cosine) with each class's text embedding;
 // the best-scoring segments per class across the collection are kept with their boxes and masks.
 import type { RawImage } from '../image/load';
-import type { Tensor } from '../tensor';
+import { checkTensor, type Tensor } from '../tensor';
+import { integer, onlyKeys, optionsObject, opt } from '../validate';
 import { kmeansSegments } from './segments';
 
 export interface RetrievalHit {
@@ -34,8 +35,11 @@ function normaliseRows(x: Float32Array, D: number): Float32Array {
 
 /** The top `top` segments per class (rows of `text` [C,E]) over `images`, best first. */
 export async function retrieveSegments(src: RetrievalSource, images: string[], text: Tensor<'float32'>, o: { top?: number; grid?: [number, number]; log?: (line: string) => void } = {}): Promise<RetrievalHit[][]> {
+  checkTensor('text', text, { dtype: 'float32', shape: ['C', 'E'] });
+  const given = optionsObject('options', o);
+  onlyKeys('options', given, ['top', 'grid', 'log']);
   const [C, E] = text.shape;
-  const top = o.top ?? 8;
+  const top = opt(given, 'top', 8, (n, v) => integer(n, v, 1));
   const t = normaliseRows(text.data, E);
   const best: RetrievalHit[][] = Array.from({ length: C }, () => []);
   for (const [i, file] of images.entries()) {

@@ -3,6 +3,8 @@
 // writes), rendered to PNG without a browser.
 import * as fs from 'node:fs';
 import { clips4Error, ErrorCodes } from '../errors';
+import { invalidParameter } from '../errors';
+import { onlyKeys, optionsObject, opt, string, stringArray } from '../validate';
 import { svgDocument, text, writeSvgPng } from './svg';
 
 export type MetricRow = Record<string, unknown>;
@@ -96,6 +98,11 @@ export function curvesSvg(rows: MetricRow[], o: CurveOptions = {}): string {
  * Non-finite values (a diverged step) are left out of the lines.
  */
 export async function renderCurves(source: string | MetricRow[], outPng: string, options: CurveOptions = {}): Promise<void> {
+  const o = optionsObject('options', options);
+  onlyKeys('options', o, ['keys', 'stepKey', 'title']);
+  const checked: CurveOptions = { keys: opt(o, 'keys', undefined, (n, v) => stringArray(n, v, 1)), stepKey: opt(o, 'stepKey', undefined, string), title: opt(o, 'title', undefined, string) };
+  if (typeof source !== 'string' && !(Array.isArray(source) && source.every((r) => typeof r === 'object' && r !== null))) throw invalidParameter('source', 'a metrics JSONL path or an array of row objects', source);
+  string('outPng', outPng);
   const rows = typeof source === 'string' ? readMetricRows(source) : source;
-  await writeSvgPng(outPng, curvesSvg(rows, options));
+  await writeSvgPng(outPng, curvesSvg(rows, checked));
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { decodeIndexedPng, encodeIndexedPng } from '../src/io/png';
+import { PixelEmbedder } from '../src/net/embedder';
 import { fixture, fixtureTest, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
@@ -209,4 +210,24 @@ fixtureTest('bad input names the option at fault', (t) => {
   const noFolder = cli(['retrieve', ...clipArgs(), '--classes', 'dog', '--out', out]);
   t.is(noFolder.status, 2);
   t.regex(noFolder.stderr, /expected one image folder/);
+});
+
+fixtureTest('eval language and eval davis with a (random) trained-embedder checkpoint: projection figure, model features', async (t) => {
+  const dir = tmpDir('clips4-eval-model-');
+  const model = path.join(dir, 'model.safetensors');
+  // vit-tiny embeds into 32 dimensions; the model must match to be named by CLIP's text side.
+  await PixelEmbedder.create({ block: 'bottleneck', layers: [1, 1, 1, 1], inner: [8, 8, 8, 8], out: [16, 16, 16, 16], stem: 8, headChannels: 16, embedDim: 32, norm: 'gn' }, { seed: 1 }).save(model);
+  const out = path.join(dir, 'lang');
+  const r = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--model', model, '--out', out]);
+  t.is(r.status, 0, r.stderr);
+  t.true(await isPng(path.join(out, 'projection.png')));
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ScoreReport & { features: string };
+  t.regex(rep.features, /CLIP-S4 embedder/);
+  t.regex(fs.readFileSync(path.join(out, 'report.md'), 'utf8'), /\| CLIP-S4 \|.*\n[\s\S]*projection\.png/);
+  const out2 = path.join(dir, 'davis');
+  const r2 = cli(['eval', 'davis', '--root', fixture('real', 'DAVIS'), '--model', model, '--size', '64', '--frames', '3', '--out', out2]);
+  t.is(r2.status, 0, r2.stderr);
+  const rep2 = JSON.parse(fs.readFileSync(path.join(out2, 'report.json'), 'utf8')) as { features: string; propagated: { J: number } };
+  t.regex(rep2.features, /CLIP-S4 embedder .* at shorter side 64/);
+  t.true(rep2.propagated.J >= 0 && rep2.propagated.J <= 1);
 });

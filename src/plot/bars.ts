@@ -26,7 +26,7 @@ export function perClassIouSvg(names: string[], iou: (number | null)[], o: BarOp
   const axis = [0, 0.25, 0.5, 0.75, 1].map((v) => text(4, 24 + ch * (1 - v), (v * 100).toFixed(0), { size: 10 }) + `<line x1="36" x2="${left + names.length * bw}" y1="${20 + ch * (1 - v)}" y2="${20 + ch * (1 - v)}" stroke="#ddd"/>`).join('');
   const legend = o.legend ?? ['known', 'unknown'];
   const title = (o.title ?? 'per-class IoU (%)') + (marked.size ? `, green ${legend[0]}, orange ${legend[1]}` : '');
-  return svgDocument(Math.max(400, 140 + names.length * bw), ch + 150, axis + bars + text(left, 14, title, { size: 12 }));
+  return svgDocument(Math.max(400, 140 + names.length * bw, left + title.length * 7), ch + 150, axis + bars + text(left, 14, title, { size: 12 }));
 }
 
 export async function writePerClassIou(file: string, names: string[], iou: (number | null)[], o: BarOptions = {}): Promise<void> {

@@ -8,7 +8,8 @@ import { call, native } from '../native';
 import type { PixelEmbedder } from '../net/embedder';
 import type { Tensor } from '../tensor';
 import { imagePath, loadImages, readClassLabels, splitIds, type WorldInfo } from './data';
-import { umap } from '../plot/umap';
+import { ClassMeans } from '../eval/class-means';
+import { writeProjection } from '../plot/projection';
 import { writePerClassIou } from '../plot/bars';
 import { classColour, esc } from '../plot/svg';
 
@@ -64,59 +65,19 @@ export async function writeFigures(
   // Per-class IoU bars of CLIP-S4.
   await writePerClassIou(path.join(out, 'per-class-iou.png'), world.names, f.results.get('clips4')!.cm.iou(), { title: 'CLIP-S4 per-class IoU (%)', marked: world.unknownFold });
 
-  // Class-mean embeddings of CLIP and CLIP-S4 on the val images, projected together by PCA.
+  // Class-mean embeddings of CLIP and CLIP-S4 on the val images, projected together by UMAP.
   const means = async (encode: (t: Tensor<'float32'>) => Promise<Tensor<'float32'>>) => {
     const vids = splitIds(world.dir, 'val').slice(0, 100);
-    const C = world.names.length;
-    let sums: Float64Array | undefined;
-    let D = 0;
+    const acc = new ClassMeans(world.names.length);
     for (let i = 0; i < vids.length; i += 25) {
       const part = vids.slice(i, i + 25);
-      const im = await loadImages(part.map((id) => imagePath(world.dir, id)));
-      const e = await encode(normalizeImages(im));
-      const [, d, h, w] = e.shape;
-      D = d;
-      sums ??= new Float64Array(C * d);
-      part.forEach((id, k) => {
-        const gt = readClassLabels(world.dir, id, world.labelOffset);
-        for (let y = 0; y < h; y++) {
-          for (let xx = 0; xx < w; xx++) {
-            const c = gt.data[Math.floor(((y + 0.5) * gt.height) / h) * gt.width + Math.floor(((xx + 0.5) * gt.width) / w)];
-            if (c === 255) continue;
-            let n = 0;
-            for (let j = 0; j < d; j++) n += e.data[((k * d + j) * h + y) * w + xx] ** 2;
-            n = Math.sqrt(n) || 1;
-            for (let j = 0; j < d; j++) sums![c * d + j] += e.data[((k * d + j) * h + y) * w + xx] / n;
-          }
-        }
-      });
+      const e = await encode(normalizeImages(await loadImages(part.map((id) => imagePath(world.dir, id)))));
+      part.forEach((id, k) => acc.add(e, k, readClassLabels(world.dir, id, world.labelOffset)));
     }
-    const out: number[][] = [];
-    for (let c = 0; c < C; c++) {
-      const v = Array.from(sums!.subarray(c * D, (c + 1) * D));
-      const n = Math.hypot(...v) || 1;
-      out.push(v.map((a) => a / n));
-    }
-    return out;
+    return acc.means();
   };
-  const pts = [...(await means((t) => f.clip.denseFeatures(t))), ...(await means((t) => f.embedder.embed(t)))];
-  const xy = umap(pts, { seed: 0 });
-  const xs = xy.map((p) => p[0]);
-  const ys = xy.map((p) => p[1]);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const S = 520;
-  const px = (v: number) => 40 + ((v - x0) / (x1 - x0 || 1)) * (S - 160);
-  const py = (v: number) => 30 + ((v - y0) / (y1 - y0 || 1)) * (S - 80);
-  const C = world.names.length;
-  const marks = xy
-    .map((p, i) => {
-      const c = i % C;
-      const ours = i >= C;
-      const [r, g, b] = colour(c);
-      const shape = ours ? `<rect x="${px(p[0]) - 5}" y="${py(p[1]) - 5}" width="10" height="10" fill="rgb(${r},${g},${b})" stroke="black"/>` : `<circle cx="${px(p[0])}" cy="${py(p[1])}" r="5" fill="rgb(${r},${g},${b})" stroke="black"/>`;
-      return `${shape}<text x="${px(p[0]) + 7}" y="${py(p[1]) + 4}" font-family="sans-serif" font-size="9">${esc(world.names[c])}</text>`;
-    })
-    .join('');
-  const projSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><rect width="100%" height="100%" fill="white"/>${marks}<text x="10" y="16" font-family="sans-serif" font-size="12">class-mean embeddings, UMAP: circles CLIP (MaskCLIP), squares CLIP-S4</text></svg>`;
-  await sharp(Buffer.from(projSvg)).png().toFile(path.join(out, 'projection.png'));
+  await writeProjection(path.join(out, 'projection.png'), world.names.map((n, i) => [i, n]), [
+    { label: 'CLIP (MaskCLIP)', points: await means((t) => f.clip.denseFeatures(t)) },
+    { label: 'CLIP-S4', points: await means((t) => f.embedder.embed(t)) },
+  ]);
 }

@@ -1,12 +1,35 @@
 import * as path from 'node:path';
+import { readLabel, type Dataset } from '../../data/datasets';
+import { ClassMeans } from '../../eval/class-means';
 import { unknownFolds } from '../../eval/folds';
 import { languageEvaluate } from '../../eval/language';
+import type { Segmenter } from '../../infer/segmenter';
 import { loadImage } from '../../image/load';
 import { writePerClassIou } from '../../plot/bars';
 import { writeLabelGrid } from '../../plot/overlays';
+import { writeProjection } from '../../plot/projection';
 import { intOption, parse } from '../args';
 import { UsageError, type Command } from '../command';
 import { datasetName, datasetOptions, datasetUsage, describeFeatures, limitItems, loadSegmenter, namedIou, openDataset, outDir, pct, scoreMarkdown, table, writeReport } from './eval-common';
+
+/** Supplement Fig. 2: class-mean embeddings of the model and of CLIP (MaskCLIP) projected together; returns the figure's description. */
+async function projectClassMeans(values: Record<string, unknown>, model: Segmenter, ds: Dataset, classes: string[], images: number, file: string): Promise<string> {
+  const sources = [
+    { label: 'CLIP (MaskCLIP)', seg: await loadSegmenter({ ...values, model: undefined }) },
+    { label: 'CLIP-S4', seg: model },
+  ];
+  const acc = sources.map(() => new ClassMeans(classes.length));
+  const items = ds.items.slice(0, images);
+  for (const item of items) {
+    const gt = readLabel(ds, item);
+    for (const [i, s] of sources.entries()) acc[i].add(await s.seg.embed(item.image), 0, gt);
+  }
+  const present = acc[0].present();
+  if (present.length < 2) return `not drawn: fewer than two classes in the first ${items.length} images`;
+  const means = acc.map((a) => a.means());
+  await writeProjection(file, present.map((c) => [c, classes[c]]), sources.map((s, i) => ({ label: s.label, points: present.map((c) => means[i][c]) })));
+  return `UMAP of the class-mean embeddings of CLIP (circles) and the model (squares) over ${items.length} images, ${present.length} classes`;
+}
 
 export const evalLanguage: Command = {
   name: ['eval', 'language'],
@@ -22,9 +45,11 @@ only --fold N. Evaluate a model against the fold it was trained without.
 
 ${datasetUsage}
   --unknown none|fold   class-free scores by unknown fold (default none)
-  --fold N          only fold N (0-based)`,
+  --fold N          only fold N (0-based)
+  --projection-images N   with --model: images whose class-mean embeddings (model and CLIP) are
+                    projected together by UMAP into projection.png (default 50)`,
   async run(argv) {
-    const { values } = parse(argv, { ...datasetOptions, unknown: { type: 'string' }, fold: { type: 'string' } }, false);
+    const { values } = parse(argv, { ...datasetOptions, unknown: { type: 'string' }, fold: { type: 'string' }, 'projection-images': { type: 'string' } }, false);
     const name = datasetName(values);
     const unknown = (values.unknown as string | undefined) ?? 'none';
     if (unknown !== 'none' && unknown !== 'fold') throw new UsageError(`--unknown expects none or fold, got '${unknown}'`);
@@ -46,6 +71,7 @@ ${datasetUsage}
     await writePerClassIou(path.join(out, 'per-class-iou.png'), r.classes, s.per_class_iou, { title: `${name} per-class IoU (%)`, marked });
     const rows = await Promise.all(r.kept.map(async (k) => ({ image: await loadImage(k.image), maps: [k.gt, k.pred] })));
     await writeLabelGrid(path.join(out, 'overlays.png'), rows, { columns: ['image', 'ground truth', 'prediction'], names: r.classes, marked });
+    const projection = values.model ? await projectClassMeans(values, seg, ds, r.classes, intOption(values, 'projection-images', 50, 1), path.join(out, 'projection.png')) : undefined;
     const json = {
       task: 'language',
       dataset: name,
@@ -69,7 +95,11 @@ ${datasetUsage}
       classes: r.classes,
       marked,
       extra: folds.length ? [['## Table 3: class-free (unknown fold held out in training)', table(['fold', 'mIoU_u', 'mIoU_k', 'hIoU', 'unknown classes'], folds.map((f) => [`fold${f.fold}`, pct(f.unknown), pct(f.known), pct(f.hiou), f.unknownClasses.join(', ')]))].join('\n')] : [],
-      figures: ['`per-class-iou.png`: per-class IoU' + (marked.length ? ' (unknown classes in orange)' : ''), '`overlays.png`: the first images with ground truth and prediction'],
+      figures: [
+        '`per-class-iou.png`: per-class IoU' + (marked.length ? ' (unknown classes in orange)' : ''),
+        '`overlays.png`: the first images with ground truth and prediction',
+        ...(projection ? [`\`projection.png\`: ${projection}`] : []),
+      ],
     });
     writeReport(out, json, md);
     process.stdout.write(`mIoU ${pct(s.miou)}  pAcc ${pct(s.pacc)}  mAcc ${pct(s.macc)}${folds.map((f) => `\nfold${f.fold}: unknown ${pct(f.unknown)} known ${pct(f.known)} hIoU ${pct(f.hiou)}`).join('')}\n`);

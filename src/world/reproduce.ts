@@ -137,7 +137,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
     };
     const train = await segmentImages(splitIds(o.data, 'train').slice(0, 300));
     const test = await segmentImages(splitIds(o.data, 'val').slice(0, valLimit));
-    return knnEvaluate(train, test, { numClasses: world.names.length, dim: E }).miou();
+    return (await knnEvaluate(train, test, { numClasses: world.names.length, dim: E })).miou();
   };
   const knn = { maskclip: await knnFor((x) => clip.denseFeatures(x)), clips4: await knnFor((x) => results.get('clips4')!.embedder.embed(x)) };
 

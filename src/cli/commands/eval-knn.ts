@@ -37,7 +37,7 @@ ${datasetUsage}
     const valSegs = await segmentDataset(embed, val, { grid: [g, g], log });
     const classes = val.classes!;
     const dim = valSegs[0].embeddings.length / Math.max(1, valSegs[0].count);
-    const cm = knnEvaluate(trainSegs, valSegs, { numClasses: classes.length, k, dim });
+    const cm = await knnEvaluate(trainSegs, valSegs, { numClasses: classes.length, k, dim });
     const s = cm.scores();
     await writePerClassIou(path.join(out, 'per-class-iou.png'), classes, s.per_class_iou, { title: `${name} k-NN per-class IoU (%)` });
     const json = { task: 'knn', dataset: name, split: val.name, trainSplit: train.name, images: val.items.length, trainImages: train.items.length, segmentsPerImage: g * g, k, features: describeFeatures(values), miou: s.miou, pacc: s.pacc, macc: s.macc, note: s.note, per_class_iou: namedIou(classes, s.per_class_iou), confusion: cm.rows() };

@@ -40,7 +40,8 @@ export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?:
       cm.add(s.labels, gt.data);
       if (kept.length < (o.keep ?? 6)) kept.push({ id: it.id, image: it.image, pred: s.labels, gt: gt.data, width: s.width, height: s.height });
     });
-    o.log?.(`${Math.min(i + group, items.length)}/${items.length} images`);
+    const done = Math.min(i + group, items.length);
+    if (done % 100 < group || done === items.length) o.log?.(`${done}/${items.length} images`);
   }
   return { cm, classes, images: items.length, kept };
 }

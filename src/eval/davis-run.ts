@@ -63,7 +63,7 @@ export async function runDavis(seqs: DavisSequence[], encoder: FrameEncoder, o: 
     let K = 0;
     for (const v of gt[0]) if (v !== 255 && v + 1 > K) K = v + 1;
     const first = Uint8Array.from(gt[0], (v) => (v === 255 ? 0 : v));
-    const masks = propagateLabels(feats, first, W, H, Math.max(K, 1), o);
+    const masks = await propagateLabels(feats, first, W, H, Math.max(K, 1), o);
     predictions.push({ name: s.name, frames: s.annotations.slice(0, n), masks, gt, width: W, height: H });
     o.log?.(`${s.name}: ${n} frames propagated`);
   }

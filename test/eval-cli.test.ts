@@ -12,6 +12,14 @@ import { tmpDir } from './helpers/tmp';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, CLIPS4_NUM_THREADS: '1' } });
 const clipArgs = () => ['--clip', fixture('parity', 'vit-tiny.safetensors'), '--vocab', fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'), '--size', '96'];
+// One temporary root for the whole file (each tmpDir adds an exit listener); a fresh folder per use.
+const root = tmpDir('clips4-eval-cli-');
+let folders = 0;
+const scratch = (name: string) => {
+  const dir = path.join(root, `${name}${folders++}`);
+  fs.mkdirSync(dir);
+  return dir;
+};
 const vocRoot = () => fixture('real', 'VOCdevkit');
 const vocLabels = () => ['2007_000063', 'crop_1'].map((id) => decodeIndexedPng(fs.readFileSync(fixture('real', 'VOCdevkit/VOC2012/SegmentationClass', `${id}.png`))).data);
 
@@ -47,7 +55,7 @@ async function isPng(file: string): Promise<boolean> {
 }
 
 fixtureTest('eval language on VOC with the unknown fold: Table 2 and Table 3 files', async (t) => {
-  const out = tmpDir('clips4-eval-lang-');
+  const out = scratch('eval-lang');
   const r = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--unknown', 'fold', '--out', out]);
   t.is(r.status, 0, r.stderr);
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ScoreReport & { images: number };
@@ -82,12 +90,12 @@ async function makeTree(root: string, imageDir: string, labelDir: string, ids: s
 }
 
 fixtureTest('eval language on generated Pascal Context and COCO-Stuff trees, with their folds', async (t) => {
-  const ctx = tmpDir('clips4-ctx-');
+  const ctx = scratch('ctx');
   // Raw Context labels: 0 = background (ignored by the 59-class protocol), c ≥ 1 → class c − 1.
   const ctxLabels = await makeTree(ctx, 'JPEGImages', 'SegmentationClassContext', ['a', 'b'], (i, p) => (p % 5 === 0 ? 0 : 1 + ((p >> 4) % 59)));
   fs.mkdirSync(path.join(ctx, 'ImageSets/SegmentationContext'), { recursive: true });
   fs.writeFileSync(path.join(ctx, 'ImageSets/SegmentationContext/val.txt'), 'a\nb\n');
-  const out = tmpDir('clips4-eval-ctx-');
+  const out = scratch('eval-ctx');
   const r = cli(['eval', 'language', '--dataset', 'context', '--root', ctx, ...clipArgs(), '--unknown', 'fold', '--out', out]);
   t.is(r.status, 0, r.stderr);
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ScoreReport;
@@ -95,9 +103,9 @@ fixtureTest('eval language on generated Pascal Context and COCO-Stuff trees, wit
   const vocab = JSON.parse(fs.readFileSync(fixture('vocab.json'), 'utf8')) as { pascal_context59_folds: string[][] };
   t.deepEqual(rep.classFree!.map((f) => f.unknownClasses), vocab.pascal_context59_folds, "the supplement's four folds");
 
-  const coco = tmpDir('clips4-coco-');
+  const coco = scratch('coco');
   const cocoLabels = await makeTree(coco, 'images/val2017', 'annotations/val2017', ['000000000001'], (_, p) => (p % 7 === 0 ? 255 : (p >> 2) % 171));
-  const out2 = tmpDir('clips4-eval-coco-');
+  const out2 = scratch('eval-coco');
   const r2 = cli(['eval', 'language', '--dataset', 'cocostuff', '--root', coco, ...clipArgs(), '--unknown', 'fold', '--fold', '0', '--out', out2]);
   t.is(r2.status, 0, r2.stderr);
   const rep2 = JSON.parse(fs.readFileSync(path.join(out2, 'report.json'), 'utf8')) as ScoreReport;
@@ -112,7 +120,7 @@ fixtureTest('eval language on generated Pascal Context and COCO-Stuff trees, wit
 
 fixtureTest('eval knn and eval linear on VOC (neighbours and probe trained on the val images)', async (t) => {
   const labelled = vocLabels().reduce((a, l) => a + l.filter((v) => v !== 255).length, 0);
-  const out = tmpDir('clips4-eval-knn-');
+  const out = scratch('eval-knn');
   const r = cli(['eval', 'knn', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--train-split', 'val', '--grid', '3', '--k', '2', '--out', out]);
   t.is(r.status, 0, r.stderr);
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ScoreReport & { segmentsPerImage: number; k: number };
@@ -121,7 +129,7 @@ fixtureTest('eval knn and eval linear on VOC (neighbours and probe trained on th
   t.regex(fs.readFileSync(path.join(out, 'report.md'), 'utf8'), /Table 4/);
   t.true(await isPng(path.join(out, 'per-class-iou.png')));
 
-  const out2 = tmpDir('clips4-eval-linear-');
+  const out2 = scratch('eval-linear');
   const r2 = cli(['eval', 'linear', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--train-split', 'val', '--iterations', '30', '--batch', '32', '--pixels-per-image', '20', '--out', out2]);
   t.is(r2.status, 0, r2.stderr);
   const rep2 = JSON.parse(fs.readFileSync(path.join(out2, 'report.json'), 'utf8')) as ScoreReport & { trainCells: number };
@@ -131,7 +139,7 @@ fixtureTest('eval knn and eval linear on VOC (neighbours and probe trained on th
 });
 
 fixtureTest('eval davis with raw colour: masks per frame, J&F and the first-mask copy baseline', async (t) => {
-  const out = tmpDir('clips4-eval-davis-');
+  const out = scratch('eval-davis');
   const frames = 4;
   const r = cli(['eval', 'davis', '--root', fixture('real', 'DAVIS'), '--features', 'rgb', '--cell', '16', '--frames', String(frames), '--context', '2', '--out', out]);
   t.is(r.status, 0, r.stderr);
@@ -166,7 +174,7 @@ fixtureTest('eval davis with raw colour: masks per frame, J&F and the first-mask
 });
 
 fixtureTest('clips4 retrieve on the VOC images: contact sheet and JSON listing', async (t) => {
-  const out = tmpDir('clips4-retrieve-');
+  const out = scratch('retrieve');
   const dir = fixture('real', 'VOCdevkit/VOC2012/JPEGImages');
   const r = cli(['retrieve', ...clipArgs(), '--classes', 'dog,airplane,chair', '--top', '3', '--out', out, dir]);
   t.is(r.status, 0, r.stderr);
@@ -188,7 +196,7 @@ fixtureTest('clips4 retrieve on the VOC images: contact sheet and JSON listing',
 });
 
 fixtureTest('bad input names the option at fault', (t) => {
-  const out = tmpDir('clips4-eval-bad-');
+  const out = scratch('eval-bad');
   const noRoot = cli(['eval', 'language', '--dataset', 'voc', ...clipArgs(), '--out', out]);
   t.is(noRoot.status, 2);
   t.regex(noRoot.stderr, /missing --root/);
@@ -213,7 +221,7 @@ fixtureTest('bad input names the option at fault', (t) => {
 });
 
 fixtureTest('eval language and eval davis with a (random) trained-embedder checkpoint: projection figure, model features', async (t) => {
-  const dir = tmpDir('clips4-eval-model-');
+  const dir = scratch('eval-model');
   const model = path.join(dir, 'model.safetensors');
   // vit-tiny embeds into 32 dimensions; the model must match to be named by CLIP's text side.
   await PixelEmbedder.create({ block: 'bottleneck', layers: [1, 1, 1, 1], inner: [8, 8, 8, 8], out: [16, 16, 16, 16], stem: 8, headChannels: 16, embedDim: 32, norm: 'gn' }, { seed: 1 }).save(model);

@@ -55,13 +55,15 @@ export async function kmeansSegments(features: Tensor<'float32'>, sizes: LabelGr
   return out;
 }
 
-/** k-means segments of every labelled item of a dataset, embedded one image at a time by `embed`. */
-export async function segmentDataset(embed: (image: string) => Promise<Tensor<'float32'>>, ds: Dataset, options: { grid?: [number, number]; log?: (line: string) => void } = {}): Promise<SegmentedImage[]> {
-  const out: SegmentedImage[] = [];
+/**
+ * k-means segments of every labelled item of a dataset, embedded one image at a time by `embed` and
+ * handed to `use` (so that a split's segment maps need not all be held at once).
+ */
+export async function segmentDataset(embed: (image: string) => Promise<Tensor<'float32'>>, ds: Dataset, use: (img: SegmentedImage) => void | Promise<void>, options: { grid?: [number, number]; log?: (line: string) => void } = {}): Promise<void> {
   for (const [i, item] of ds.items.entries()) {
-    const [features, label] = await Promise.all([embed(item.image), Promise.resolve().then(() => readLabel(ds, item))]);
-    out.push(...(await kmeansSegments(features, [label], { grid: options.grid })));
+    const features = await embed(item.image);
+    const [img] = await kmeansSegments(features, [readLabel(ds, item)], { grid: options.grid });
+    await use(img);
     if ((i + 1) % 50 === 0 || i === ds.items.length - 1) options.log?.(`${ds.name}: ${i + 1}/${ds.items.length} images segmented`);
   }
-  return out;
 }

@@ -20,7 +20,7 @@ function naiveLoss(w: number[], b: number[], C: number, D: number, data: ProbeDa
   return total / rows.length;
 }
 
-test('sgdStep equals SGD with momentum and weight decay on finite-difference gradients', (t) => {
+test('sgdStep equals SGD with momentum and weight decay on finite-difference gradients', async (t) => {
   const r = lcg(7);
   const C = 3;
   const D = 4;
@@ -52,7 +52,7 @@ test('sgdStep equals SGD with momentum and weight decay on finite-difference gra
       vb[k] = momentum * vb[k] + gb[k];
       return v - lr * vb[k];
     });
-    const loss = sgdStep(p, s, data, rows, lr, { momentum, weightDecay });
+    const loss = await sgdStep(p, s, data, rows, lr, { momentum, weightDecay });
     t.true(Math.abs(loss - expectedLoss) < 1e-5, `step ${step}: loss ${loss} vs ${expectedLoss}`);
     w.forEach((v, k) => t.true(Math.abs(p.weight[k] - v) < 1e-5, `step ${step}: weight ${k} ${p.weight[k]} vs ${v}`));
     b.forEach((v, k) => t.true(Math.abs(p.bias[k] - v) < 1e-5, `step ${step}: bias ${k} ${p.bias[k]} vs ${v}`));
@@ -77,10 +77,10 @@ function separable(n: number, C: number, D: number, seed: number): ProbeData {
   return { x, y, dim: D };
 }
 
-test('the probe reaches 100% pixel accuracy on linearly separable embeddings', (t) => {
+test('the probe reaches 100% pixel accuracy on linearly separable embeddings', async (t) => {
   const C = 4;
   const D = 8;
-  const probe = trainLinearProbe(separable(400, C, D, 1), C, { iterations: 300, batch: 64, lr: 0.5 });
+  const probe = await trainLinearProbe(separable(400, C, D, 1), C, { iterations: 300, batch: 64, lr: 0.5 });
   const held = separable(200, C, D, 2);
   let right = 0;
   let total = 0;
@@ -99,7 +99,7 @@ test('the probe reaches 100% pixel accuracy on linearly separable embeddings', (
   t.is(right, total);
 });
 
-test('probePredict at the feature resolution is the argmax of the logits of the normalised cells', (t) => {
+test('probePredict at the feature resolution is the argmax of the logits of the normalised cells', async (t) => {
   const r = lcg(3);
   const C = 3;
   const D = 5;
@@ -109,7 +109,7 @@ test('probePredict at the feature resolution is the argmax of the logits of the 
   p.weight.forEach((_, k) => (p.weight[k] = r() - 0.5));
   p.bias.forEach((_, k) => (p.bias[k] = (r() - 0.5) * 0.1));
   const feats = Float32Array.from({ length: D * h * w }, () => r() * 4 - 2);
-  const pred = probePredict(p, feats, h, w, w, h);
+  const pred = await probePredict(p, feats, h, w, w, h);
   for (let cell = 0; cell < h * w; cell++) {
     const v = Array.from({ length: D }, (_, d) => feats[d * h * w + cell]);
     const n = Math.hypot(...v);
@@ -140,10 +140,10 @@ test('sampleCells takes the label under each cell centre, skips ignore, and caps
   t.is(sampleCells(feats, D, h, w, label, 3, 0).y.length, 3);
 });
 
-test('trainLinearProbe rejects bad options and mismatched data with named errors', (t) => {
+test('trainLinearProbe rejects bad options and mismatched data with named errors', async (t) => {
   const data = separable(20, 2, 3, 4);
-  t.throws(() => trainLinearProbe(data, 2, { iteration: 5 } as never), { message: /did you mean 'iterations'.*for options\.iteration / });
-  t.throws(() => trainLinearProbe(data, 2, { lr: -1 }), { message: /Expected a number >= 0 for options\.lr but received (number )?-1/ });
-  t.throws(() => trainLinearProbe({ ...data, dim: 4 }, 2), { message: /Expected 20 × 4 embedding values for data\.x/ });
-  t.throws(() => trainLinearProbe(data, 0), { message: /numClasses/ });
+  await t.throwsAsync(() => trainLinearProbe(data, 2, { iteration: 5 } as never), { message: /did you mean 'iterations'.*for options\.iteration / });
+  await t.throwsAsync(() => trainLinearProbe(data, 2, { lr: -1 }), { message: /Expected a number >= 0 for options\.lr but received (number )?-1/ });
+  await t.throwsAsync(() => trainLinearProbe({ ...data, dim: 4 }, 2), { message: /Expected 20 × 4 embedding values for data\.x/ });
+  await t.throwsAsync(() => trainLinearProbe(data, 0), { message: /numClasses/ });
 });

@@ -1,10 +1,11 @@
 // Linear probe (REFERENCE §5): a 1×1 classifier (weights [C,D] and bias [C]) on frozen, L2-normalised
 // pixel embeddings, trained by mini-batch SGD (momentum, weight decay, poly lr) on softmax cross-entropy
-// with ignored pixels left out, then evaluated by mIoU with logits upsampled to the label size. Plain
-// TypeScript over Float32Arrays: no native op computes this, and the problem (pixels × D × C) is small
-// once pixels are sampled per image.
+// with ignored pixels left out, then evaluated by mIoU with logits upsampled to the label size. The
+// matrix products reuse the native matmul; the rest is TypeScript over Float32Arrays (pixels are
+// sampled per image, so the problem stays small).
 import { clips4Error, ErrorCodes } from '../errors';
 import { integer, number, onlyKeys, optionsObject, opt } from '../validate';
+import { matmul } from '../ops';
 import { makeRng } from '../world/rng';
 import { upsampleArgmax } from './davis';
 
@@ -42,19 +43,12 @@ export function createProbe(numClasses: number, dim: number): LinearProbe {
   return { numClasses, dim, weight: new Float32Array(numClasses * dim), bias: new Float32Array(numClasses) };
 }
 
-/** Softmax probabilities of row `i` of `x` into `out` (length C). */
-function probabilities(p: LinearProbe, x: Float32Array, i: number, out: Float64Array): void {
+/** The weights as [D, C], the right-hand side of the logits product X·Wᵀ. */
+function transposedWeights(p: LinearProbe): Float32Array {
   const { numClasses: C, dim: D } = p;
-  let max = -Infinity;
-  for (let c = 0; c < C; c++) {
-    let z = p.bias[c];
-    for (let d = 0; d < D; d++) z += p.weight[c * D + d] * x[i * D + d];
-    out[c] = z;
-    if (z > max) max = z;
-  }
-  let sum = 0;
-  for (let c = 0; c < C; c++) sum += out[c] = Math.exp(out[c] - max);
-  for (let c = 0; c < C; c++) out[c] /= sum;
+  const wT = new Float32Array(D * C);
+  for (let c = 0; c < C; c++) for (let d = 0; d < D; d++) wT[d * C + c] = p.weight[c * D + d];
+  return wT;
 }
 
 export interface SgdState {
@@ -68,41 +62,50 @@ export function sgdState(p: LinearProbe): SgdState {
 
 /**
  * One SGD step (PyTorch's convention: g += wd·w on the weights; v = m·v + g; w −= lr·v) on the mean
- * cross-entropy of the given rows; returns that loss (before the step).
+ * cross-entropy of the given rows; returns that loss (before the step). The two products (logits
+ * X·Wᵀ and the weight gradient (P − Y)ᵀ·X) run natively; softmax and the update in TypeScript.
  */
-export function sgdStep(p: LinearProbe, s: SgdState, data: ProbeData, rows: ArrayLike<number>, lr: number, o: { momentum?: number; weightDecay?: number } = {}): number {
+export async function sgdStep(p: LinearProbe, s: SgdState, data: ProbeData, rows: ArrayLike<number>, lr: number, o: { momentum?: number; weightDecay?: number } = {}): Promise<number> {
   const { numClasses: C, dim: D } = p;
   const m = o.momentum ?? PROBE_DEFAULTS.momentum;
   const wd = o.weightDecay ?? PROBE_DEFAULTS.weightDecay;
-  const gw = new Float64Array(C * D);
+  const B = rows.length;
+  const xb = new Float32Array(B * D);
+  for (let r = 0; r < B; r++) xb.set(data.x.subarray(rows[r] * D, (rows[r] + 1) * D), r * D);
+  const wT = transposedWeights(p);
+  const z = (await matmul({ dtype: 'float32', shape: [B, D], data: xb }, { dtype: 'float32', shape: [D, C], data: wT })).data;
+  // Softmax per row in float64; G = (P − Y)ᵀ / B as [C, B] for the gradient product.
+  const g = new Float32Array(C * B);
   const gb = new Float64Array(C);
-  const prob = new Float64Array(C);
   let loss = 0;
-  for (let r = 0; r < rows.length; r++) {
-    const i = rows[r];
-    const y = data.y[i];
-    probabilities(p, data.x, i, prob);
-    loss -= Math.log(Math.max(prob[y], 1e-30));
+  const prob = new Float64Array(C);
+  for (let r = 0; r < B; r++) {
+    const y = data.y[rows[r]];
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) max = Math.max(max, (prob[c] = z[r * C + c] + p.bias[c]));
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += prob[c] = Math.exp(prob[c] - max);
+    loss -= Math.log(Math.max(prob[y] / sum, 1e-30));
     for (let c = 0; c < C; c++) {
-      const g = prob[c] - (c === y ? 1 : 0);
-      gb[c] += g;
-      for (let d = 0; d < D; d++) gw[c * D + d] += g * data.x[i * D + d];
+      const v = (prob[c] / sum - (c === y ? 1 : 0)) / B;
+      g[c * B + r] = v;
+      gb[c] += v;
     }
   }
-  const n = rows.length || 1;
+  const gw = (await matmul({ dtype: 'float32', shape: [C, B], data: g }, { dtype: 'float32', shape: [B, D], data: xb })).data;
   for (let k = 0; k < gw.length; k++) {
-    s.vw[k] = m * s.vw[k] + gw[k] / n + wd * p.weight[k];
+    s.vw[k] = m * s.vw[k] + gw[k] + wd * p.weight[k];
     p.weight[k] -= lr * s.vw[k];
   }
   for (let c = 0; c < C; c++) {
-    s.vb[c] = m * s.vb[c] + gb[c] / n;
+    s.vb[c] = m * s.vb[c] + gb[c];
     p.bias[c] -= lr * s.vb[c];
   }
-  return loss / n;
+  return loss / Math.max(B, 1);
 }
 
 /** Trains a probe on the labelled rows of `data`; `log` receives the loss now and then. */
-export function trainLinearProbe(data: ProbeData, numClasses: number, options: ProbeTraining = {}, log?: (iteration: number, loss: number) => void): LinearProbe {
+export async function trainLinearProbe(data: ProbeData, numClasses: number, options: ProbeTraining = {}, log?: (iteration: number, loss: number) => void): Promise<LinearProbe> {
   const given = optionsObject('options', options);
   onlyKeys('options', given, Object.keys(PROBE_DEFAULTS));
   integer('numClasses', numClasses, 1, 256);
@@ -128,7 +131,7 @@ export function trainLinearProbe(data: ProbeData, numClasses: number, options: P
   for (let it = 0; it < o.iterations; it++) {
     for (let k = 0; k < rows.length; k++) rows[k] = usable[r.int(usable.length)];
     const lr = o.lr * Math.pow(1 - it / o.iterations, o.power);
-    const loss = sgdStep(p, s, data, rows, lr, o);
+    const loss = await sgdStep(p, s, data, rows, lr, o);
     if (log && (it % 100 === 0 || it === o.iterations - 1)) log(it, loss);
   }
   return p;
@@ -146,18 +149,15 @@ export function cellsAsRows(features: Float32Array, D: number, h: number, w: num
   return out;
 }
 
-/** Class per pixel of a W×H image from its feature map [D,h,w]: logits per cell, upsampled bilinearly, argmax. */
-export function probePredict(p: LinearProbe, features: Float32Array, h: number, w: number, W: number, H: number): Uint8Array {
-  const rows = cellsAsRows(features, p.dim, h, w);
-  const logits = new Float32Array(p.numClasses * h * w);
-  for (let cell = 0; cell < h * w; cell++) {
-    for (let c = 0; c < p.numClasses; c++) {
-      let z = p.bias[c];
-      for (let d = 0; d < p.dim; d++) z += p.weight[c * p.dim + d] * rows[cell * p.dim + d];
-      logits[c * h * w + cell] = z;
-    }
-  }
-  return upsampleArgmax(logits, p.numClasses, w, h, W, H);
+/** Class per pixel of a W×H image from its feature map [D,h,w]: logits per cell (native product), upsampled bilinearly, argmax. */
+export async function probePredict(p: LinearProbe, features: Float32Array, h: number, w: number, W: number, H: number): Promise<Uint8Array> {
+  const { numClasses: C, dim: D } = p;
+  const hw = h * w;
+  const wT = transposedWeights(p);
+  const z = (await matmul({ dtype: 'float32', shape: [hw, D], data: cellsAsRows(features, D, h, w) }, { dtype: 'float32', shape: [D, C], data: wT })).data;
+  const logits = new Float32Array(C * hw);
+  for (let cell = 0; cell < hw; cell++) for (let c = 0; c < C; c++) logits[c * hw + cell] = z[cell * C + c] + p.bias[c];
+  return upsampleArgmax(logits, C, w, h, W, H);
 }
 
 /**

@@ -47,14 +47,14 @@ ${datasetUsage}
     }
     const data = concatRows(parts, dim);
     log(`${data.y.length} training cells from ${train.items.length} images, ${dim}-d embeddings`);
-    const probe = trainLinearProbe(data, classes.length, training, (it, loss) => log(`iteration ${it}: loss ${loss.toFixed(4)}`));
+    const probe = await trainLinearProbe(data, classes.length, training, (it, loss) => log(`iteration ${it}: loss ${loss.toFixed(4)}`));
     const cm = new ConfusionMatrix(classes.length);
     const rows: GridRow[] = [];
     for (const item of val.items) {
       const [f, image] = await Promise.all([seg.embed(item.image), loadImage(item.image)]);
       const [, , h, w] = f.shape;
       const gt = readLabel(val, item, image);
-      const pred = probePredict(probe, f.data, h, w, image.width, image.height);
+      const pred = await probePredict(probe, f.data, h, w, image.width, image.height);
       cm.add(pred, gt.data);
       if (rows.length < 6) rows.push({ image, maps: [gt.data, pred] });
     }

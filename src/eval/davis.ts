@@ -1,5 +1,6 @@
 // DAVIS-2017 semi-supervised evaluation: label propagation (CRW protocol, REFERENCE §5) and the
 // region (J) / boundary (F) measures per object, averaged over objects and sequences.
+import { matmul } from '../ops';
 
 export interface FrameFeatures {
   /** L2-normalised features [D, h, w] (row-major per channel). */
@@ -35,51 +36,101 @@ export function softLabels(mask: ArrayLike<number>, W: number, H: number, K: num
   return out;
 }
 
-/** Propagates the first frame's mask through the sequence; returns one label map per frame (frame 0 = the given mask). */
-export function propagateLabels(features: FrameFeatures[], firstMask: ArrayLike<number>, W: number, H: number, numObjects: number, o: PropagationOptions = {}): Uint8Array[] {
+/** Cell-major copy [h·w, D] of a feature map [D, h, w], so that a block of rows is one contiguous run. */
+function cellMajor(f: FrameFeatures): Float32Array {
+  const { dim: D, height: h, width: w, data } = f;
+  const hw = h * w;
+  const out = new Float32Array(hw * D);
+  for (let d = 0; d < D; d++) for (let c = 0; c < hw; c++) out[c * D + d] = data[d * hw + c];
+  return out;
+}
+
+/**
+ * Propagates the first frame's mask through the sequence; returns one label map per frame (frame 0 =
+ * the given mask). Affinities are computed natively (matmul) per tile of query cells against the tile's
+ * window (the tile grown by the radius) in each context frame; a running top-k per query keeps the
+ * candidates in context-frame, then row-major order, so ties resolve as in a stable sort of that list.
+ */
+export async function propagateLabels(features: FrameFeatures[], firstMask: ArrayLike<number>, W: number, H: number, numObjects: number, o: PropagationOptions & { tile?: number } = {}): Promise<Uint8Array[]> {
   const ctxN = o.context ?? 20;
   const topk = o.topk ?? 10;
   const temp = o.temperature ?? 0.05;
   const radius = o.radius ?? 12;
+  const T = o.tile ?? 8;
   const { dim: D, height: h, width: w } = features[0];
+  const hw = h * w;
   const K = numObjects;
   const labels: Float32Array[] = [softLabels(firstMask, W, H, K, w, h)];
   const out: Uint8Array[] = [Uint8Array.from(firstMask as ArrayLike<number>)];
+  const rows: Float32Array[] = [cellMajor(features[0])];
+  const bestSim = new Float32Array(hw * topk);
+  const bestRef = new Int32Array(hw * topk);
+  const filled = new Int32Array(hw);
   for (let t = 1; t < features.length; t++) {
+    rows[t] = cellMajor(features[t]);
     const ctx = [0, ...Array.from({ length: Math.min(ctxN, t - 1) }, (_, i) => t - 1 - i).filter((i) => i > 0)];
-    const q = features[t].data;
-    const soft = new Float32Array(K * h * w);
-    const sims: number[] = [];
-    const refs: [number, number][] = [];
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        sims.length = 0;
-        refs.length = 0;
-        for (const f of ctx) {
-          const k = features[f].data;
-          for (let yy = Math.max(0, y - radius); yy <= Math.min(h - 1, y + radius); yy++) {
-            for (let xx = Math.max(0, x - radius); xx <= Math.min(w - 1, x + radius); xx++) {
-              if ((yy - y) ** 2 + (xx - x) ** 2 > radius * radius) continue;
-              let s = 0;
-              for (let d = 0; d < D; d++) s += q[d * h * w + y * w + x] * k[d * h * w + yy * w + xx];
-              sims.push(s);
-              refs.push([ctx.indexOf(f), yy * w + xx]);
+    filled.fill(0);
+    for (let ty0 = 0; ty0 < h; ty0 += T) {
+      for (let tx0 = 0; tx0 < w; tx0 += T) {
+        const ty1 = Math.min(h, ty0 + T);
+        const tx1 = Math.min(w, tx0 + T);
+        const nq = (ty1 - ty0) * (tx1 - tx0);
+        // Queries of the tile as columns [D, nq].
+        const q = new Float32Array(D * nq);
+        const qf = features[t].data;
+        for (let d = 0; d < D; d++) for (let y = ty0; y < ty1; y++) q.set(qf.subarray(d * hw + y * w + tx0, d * hw + y * w + tx1), d * nq + (y - ty0) * (tx1 - tx0));
+        const ry0 = Math.max(0, ty0 - radius);
+        const ry1 = Math.min(h, ty1 + radius);
+        const rx0 = Math.max(0, tx0 - radius);
+        const rx1 = Math.min(w, tx1 + radius);
+        const rw = rx1 - rx0;
+        const nr = (ry1 - ry0) * rw;
+        for (const [ci, f] of ctx.entries()) {
+          // The window's cells as rows [nr, D]: one contiguous run per window row.
+          const win = new Float32Array(nr * D);
+          for (let y = ry0; y < ry1; y++) win.set(rows[f].subarray((y * w + rx0) * D, (y * w + rx1) * D), (y - ry0) * rw * D);
+          const sims = (await matmul({ dtype: 'float32', shape: [nr, D], data: win }, { dtype: 'float32', shape: [D, nq], data: q })).data;
+          for (let y = ty0; y < ty1; y++) {
+            for (let x = tx0; x < tx1; x++) {
+              const qi = (y - ty0) * (tx1 - tx0) + (x - tx0);
+              const cell = y * w + x;
+              const base = cell * topk;
+              for (let yy = Math.max(ry0, y - radius); yy < Math.min(ry1, y + radius + 1); yy++) {
+                for (let xx = Math.max(rx0, x - radius); xx < Math.min(rx1, x + radius + 1); xx++) {
+                  if ((yy - y) ** 2 + (xx - x) ** 2 > radius * radius) continue;
+                  const v = sims[((yy - ry0) * rw + (xx - rx0)) * nq + qi];
+                  let n = filled[cell];
+                  if (n === topk && v <= bestSim[base + topk - 1]) continue;
+                  let j = n < topk ? n : topk - 1;
+                  if (n < topk) filled[cell] = ++n;
+                  // Insertion keeps earlier candidates ahead of equal later ones.
+                  while (j > 0 && bestSim[base + j - 1] < v) {
+                    bestSim[base + j] = bestSim[base + j - 1];
+                    bestRef[base + j] = bestRef[base + j - 1];
+                    j--;
+                  }
+                  bestSim[base + j] = v;
+                  bestRef[base + j] = ci * hw + yy * w + xx;
+                }
+              }
             }
           }
         }
-        const order = sims.map((_, i) => i).sort((a, b) => sims[b] - sims[a]).slice(0, topk);
-        const max = sims[order[0]] / temp;
-        let z = 0;
-        const wts = order.map((i) => {
-          const e = Math.exp(sims[i] / temp - max);
-          z += e;
-          return e;
-        });
-        order.forEach((i, j) => {
-          const [ci, cell] = refs[i];
-          const lab = labels[ctx[ci] === 0 ? 0 : ctx[ci]];
-          for (let kk = 0; kk < K; kk++) soft[kk * h * w + y * w + x] += (wts[j] / z) * lab[kk * h * w + cell];
-        });
+      }
+    }
+    const soft = new Float32Array(K * hw);
+    for (let cell = 0; cell < hw; cell++) {
+      const n = filled[cell];
+      const base = cell * topk;
+      const max = bestSim[base] / temp;
+      let z = 0;
+      for (let j = 0; j < n; j++) z += Math.exp(bestSim[base + j] / temp - max);
+      for (let j = 0; j < n; j++) {
+        const wt = Math.exp(bestSim[base + j] / temp - max) / z;
+        const ref = bestRef[base + j];
+        const lab = labels[ctx[Math.floor(ref / hw)]];
+        const src = ref % hw;
+        for (let k = 0; k < K; k++) soft[k * hw + cell] += wt * lab[k * hw + src];
       }
     }
     labels[t] = soft;
@@ -88,7 +139,8 @@ export function propagateLabels(features: FrameFeatures[], firstMask: ArrayLike<
   return out;
 }
 
-function upsampleArgmax(soft: Float32Array, K: number, w: number, h: number, W: number, H: number): Uint8Array {
+/** Bilinearly upsamples per-class maps [K,h,w] to W×H and takes the argmax per pixel. */
+export function upsampleArgmax(soft: Float32Array, K: number, w: number, h: number, W: number, H: number): Uint8Array {
   const out = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) {
     const fy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / H - 0.5));

@@ -1,30 +1,16 @@
-// Report figures rendered without a browser: SVG drawn here, rasterised by sharp.
+// The world report's figures (overlays, per-class IoU, projection), drawn by src/plot.
 import * as path from 'node:path';
-import sharp from 'sharp';
 import type { Clip } from '../clip/clip';
 import type { ConfusionMatrix } from '../eval/metrics';
 import { normalizeImages } from '../image/normalize';
-import { vocPalette } from '../io/png';
 import { call, native } from '../native';
 import type { PixelEmbedder } from '../net/embedder';
 import type { Tensor } from '../tensor';
 import { imagePath, loadImages, readClassLabels, splitIds, type WorldInfo } from './data';
-import { umap } from '../plot/umap';
-
-const palette = vocPalette();
-const colour = (c: number) => (c === 255 ? [0, 0, 0] : [palette[(c + 1) * 3], palette[(c + 1) * 3 + 1], palette[(c + 1) * 3 + 2]]);
-
-function labelImage(labels: ArrayLike<number>, w: number, h: number): Buffer {
-  const px = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < w * h; i++) px.set(colour(labels[i]), i * 3);
-  return px;
-}
-
-async function raw(px: Uint8Array, w: number, h: number, scale: number): Promise<Buffer> {
-  return sharp(Buffer.from(px), { raw: { width: w, height: h, channels: 3 } }).resize(w * scale, h * scale, { kernel: 'nearest' }).png().toBuffer();
-}
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+import { ClassMeans } from '../eval/class-means';
+import { writeProjection } from '../plot/projection';
+import { writePerClassIou } from '../plot/bars';
+import { writeLabelGrid } from '../plot/overlays';
 
 export async function writeFigures(
   out: string,
@@ -38,99 +24,25 @@ export async function writeFigures(
   const { width: W, height: H } = imgs[0];
   const predict = async (feats: Tensor<'float32'>) => (await call(() => native().segment.classify(feats, f.allText, { height: H, width: W }))).labels.data as Int32Array;
   const preds = [await predict(await f.clip.denseFeatures(x)), await predict(await f.plus.embed(x)), await predict(await f.embedder.embed(x))];
-  const scale = 2;
-  const tiles: sharp.OverlayOptions[] = [];
-  const cols = ['image', 'ground truth', 'MaskCLIP', 'MaskCLIP+', 'CLIP-S4'];
-  const top = 24;
-  for (let r = 0; r < ids.length; r++) {
-    const gt = readClassLabels(world.dir, ids[r], world.labelOffset).data;
-    const panels = [imgs[r].data, labelImage(gt, W, H), ...preds.map((p) => labelImage(p.subarray(r * W * H, (r + 1) * W * H), W, H))];
-    for (let c = 0; c < panels.length; c++) tiles.push({ input: await raw(panels[c], W, H, scale), left: c * W * scale, top: top + r * H * scale });
-  }
-  const width = cols.length * W * scale;
-  const legendH = 16 * Math.ceil(world.names.length / 4) + 8;
-  const height = top + ids.length * H * scale + legendH;
-  const header = cols.map((c, i) => `<text x="${i * W * scale + 6}" y="17" font-family="sans-serif" font-size="14">${esc(c)}</text>`).join('');
-  const legend = world.names
-    .map((n, i) => {
-      const [r, g, b] = colour(i);
-      const lx = (i % 4) * (width / 4) + 6;
-      const ly = top + ids.length * H * scale + 6 + Math.floor(i / 4) * 16;
-      const u = world.unknownFold.includes(n) ? ' (unknown)' : '';
-      return `<rect x="${lx}" y="${ly}" width="12" height="12" fill="rgb(${r},${g},${b})"/><text x="${lx + 16}" y="${ly + 11}" font-family="sans-serif" font-size="11">${esc(n + u)}</text>`;
-    })
-    .join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="white"/>${header}${legend}</svg>`;
-  await sharp(Buffer.from(svg)).composite(tiles).png().toFile(path.join(out, 'overlays.png'));
+  const rows = ids.map((id, r) => ({ image: imgs[r], maps: [readClassLabels(world.dir, id, world.labelOffset).data, ...preds.map((p) => p.subarray(r * W * H, (r + 1) * W * H))] }));
+  await writeLabelGrid(path.join(out, 'overlays.png'), rows, { columns: ['image', 'ground truth', 'MaskCLIP', 'MaskCLIP+', 'CLIP-S4'], names: world.names, marked: world.unknownFold, tileHeight: 2 * H });
 
   // Per-class IoU bars of CLIP-S4.
-  const iou = f.results.get('clips4')!.cm.iou();
-  const bw = 28;
-  const ch = 220;
-  const bars = world.names
-    .map((n, i) => {
-      const v = iou[i] ?? 0;
-      const u = world.unknownFold.includes(n);
-      return `<rect x="${40 + i * bw}" y="${20 + ch * (1 - v)}" width="${bw - 6}" height="${ch * v}" fill="${u ? '#e67e22' : '#27ae60'}"/><text transform="translate(${40 + i * bw + 12},${ch + 30}) rotate(60)" font-family="sans-serif" font-size="11">${esc(n)}</text>`;
-    })
-    .join('');
-  const axis = [0, 0.25, 0.5, 0.75, 1].map((v) => `<text x="4" y="${24 + ch * (1 - v)}" font-family="sans-serif" font-size="10">${(v * 100).toFixed(0)}</text><line x1="36" x2="${40 + world.names.length * bw}" y1="${20 + ch * (1 - v)}" y2="${20 + ch * (1 - v)}" stroke="#ddd"/>`).join('');
-  const barSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${60 + world.names.length * bw}" height="${ch + 110}"><rect width="100%" height="100%" fill="white"/>${axis}${bars}<text x="40" y="14" font-family="sans-serif" font-size="12">CLIP-S4 per-class IoU (%), green known, orange unknown</text></svg>`;
-  await sharp(Buffer.from(barSvg)).png().toFile(path.join(out, 'per-class-iou.png'));
+  await writePerClassIou(path.join(out, 'per-class-iou.png'), world.names, f.results.get('clips4')!.cm.iou(), { title: 'CLIP-S4 per-class IoU (%)', marked: world.unknownFold });
 
-  // Class-mean embeddings of CLIP and CLIP-S4 on the val images, projected together by PCA.
+  // Class-mean embeddings of CLIP and CLIP-S4 on the val images, projected together by UMAP.
   const means = async (encode: (t: Tensor<'float32'>) => Promise<Tensor<'float32'>>) => {
     const vids = splitIds(world.dir, 'val').slice(0, 100);
-    const C = world.names.length;
-    let sums: Float64Array | undefined;
-    let D = 0;
+    const acc = new ClassMeans(world.names.length);
     for (let i = 0; i < vids.length; i += 25) {
       const part = vids.slice(i, i + 25);
-      const im = await loadImages(part.map((id) => imagePath(world.dir, id)));
-      const e = await encode(normalizeImages(im));
-      const [, d, h, w] = e.shape;
-      D = d;
-      sums ??= new Float64Array(C * d);
-      part.forEach((id, k) => {
-        const gt = readClassLabels(world.dir, id, world.labelOffset);
-        for (let y = 0; y < h; y++) {
-          for (let xx = 0; xx < w; xx++) {
-            const c = gt.data[Math.floor(((y + 0.5) * gt.height) / h) * gt.width + Math.floor(((xx + 0.5) * gt.width) / w)];
-            if (c === 255) continue;
-            let n = 0;
-            for (let j = 0; j < d; j++) n += e.data[((k * d + j) * h + y) * w + xx] ** 2;
-            n = Math.sqrt(n) || 1;
-            for (let j = 0; j < d; j++) sums![c * d + j] += e.data[((k * d + j) * h + y) * w + xx] / n;
-          }
-        }
-      });
+      const e = await encode(normalizeImages(await loadImages(part.map((id) => imagePath(world.dir, id)))));
+      part.forEach((id, k) => acc.add(e, k, readClassLabels(world.dir, id, world.labelOffset)));
     }
-    const out: number[][] = [];
-    for (let c = 0; c < C; c++) {
-      const v = Array.from(sums!.subarray(c * D, (c + 1) * D));
-      const n = Math.hypot(...v) || 1;
-      out.push(v.map((a) => a / n));
-    }
-    return out;
+    return acc.means();
   };
-  const pts = [...(await means((t) => f.clip.denseFeatures(t))), ...(await means((t) => f.embedder.embed(t)))];
-  const xy = umap(pts, { seed: 0 });
-  const xs = xy.map((p) => p[0]);
-  const ys = xy.map((p) => p[1]);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const S = 520;
-  const px = (v: number) => 40 + ((v - x0) / (x1 - x0 || 1)) * (S - 160);
-  const py = (v: number) => 30 + ((v - y0) / (y1 - y0 || 1)) * (S - 80);
-  const C = world.names.length;
-  const marks = xy
-    .map((p, i) => {
-      const c = i % C;
-      const ours = i >= C;
-      const [r, g, b] = colour(c);
-      const shape = ours ? `<rect x="${px(p[0]) - 5}" y="${py(p[1]) - 5}" width="10" height="10" fill="rgb(${r},${g},${b})" stroke="black"/>` : `<circle cx="${px(p[0])}" cy="${py(p[1])}" r="5" fill="rgb(${r},${g},${b})" stroke="black"/>`;
-      return `${shape}<text x="${px(p[0]) + 7}" y="${py(p[1]) + 4}" font-family="sans-serif" font-size="9">${esc(world.names[c])}</text>`;
-    })
-    .join('');
-  const projSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}"><rect width="100%" height="100%" fill="white"/>${marks}<text x="10" y="16" font-family="sans-serif" font-size="12">class-mean embeddings, UMAP: circles CLIP (MaskCLIP), squares CLIP-S4</text></svg>`;
-  await sharp(Buffer.from(projSvg)).png().toFile(path.join(out, 'projection.png'));
+  await writeProjection(path.join(out, 'projection.png'), world.names.map((n, i) => [i, n]), [
+    { label: 'CLIP (MaskCLIP)', points: await means((t) => f.clip.denseFeatures(t)) },
+    { label: 'CLIP-S4', points: await means((t) => f.embedder.embed(t)) },
+  ]);
 }

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { Clip } from '../clip/clip';
 import { ConfusionMatrix } from '../eval/metrics';
 import { knnEvaluate, type SegmentedImage } from '../eval/knn';
+import { kmeansSegments } from '../eval/segments';
 import { normalizeImages } from '../image/normalize';
 import { writeJsonAtomicSync, writeFileAtomicSync } from '../io/atomic';
-import { segmentMeans, sphericalKMeans } from '../kernels';
 import { prepareTraining } from '../train/prepare';
 import { PixelEmbedder, type NetConfig } from '../net/embedder';
 import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
@@ -131,35 +131,13 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
         const part = ids.slice(i, i + 32);
         const imgs = await loadImages(part.map((id) => imagePath(o.data, id)));
         const f = await encode(normalizeImages(imgs));
-        const [n, D, h, w] = f.shape;
-        const km = await sphericalKMeans(f, { grid: [4, 4], iterations: 10 });
-        const K = 16;
-        const labels = km.labels;
-        labels.data.forEach((l, p) => (labels.data[p] = l < 0 ? -1 : Math.floor(p / (h * w)) * K + l));
-        const means = await segmentMeans(f, labels);
-        part.forEach((id, k) => {
-          const gt = readClassLabels(o.data, id, world.labelOffset);
-          // Segment map at label resolution (nearest), ids local to the image.
-          const segs = new Int32Array(gt.width * gt.height);
-          const local = new Map<number, number>();
-          for (let y = 0; y < gt.height; y++) {
-            for (let x = 0; x < gt.width; x++) {
-              const g = labels.data[k * h * w + Math.floor((y * h) / gt.height) * w + Math.floor((x * w) / gt.width)];
-              if (!local.has(g)) local.set(g, local.size);
-              segs[y * gt.width + x] = local.get(g)!;
-            }
-          }
-          const emb = new Float32Array(local.size * D);
-          for (const [g, l] of local) emb.set((means.means.data as Float32Array).subarray(g * D, g * D + D), l * D);
-          out.push({ segments: segs, embeddings: emb, count: local.size, labels: gt.data });
-          void n;
-        });
+        out.push(...(await kmeansSegments(f, part.map((id) => readClassLabels(o.data, id, world.labelOffset)), { grid: [4, 4], iterations: 10 })));
       }
       return out;
     };
     const train = await segmentImages(splitIds(o.data, 'train').slice(0, 300));
     const test = await segmentImages(splitIds(o.data, 'val').slice(0, valLimit));
-    return knnEvaluate(train, test, { numClasses: world.names.length, dim: E }).miou();
+    return (await knnEvaluate(train, test, { numClasses: world.names.length, dim: E })).miou();
   };
   const knn = { maskclip: await knnFor((x) => clip.denseFeatures(x)), clips4: await knnFor((x) => results.get('clips4')!.embedder.embed(x)) };
 

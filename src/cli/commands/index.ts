@@ -10,5 +10,10 @@ import { scoreDavis } from './score-davis';
 import { clipInspect } from './clip-inspect';
 import { weightsFetch } from './weights-fetch';
 import { exportModel } from './export';
+import { evalLanguage } from './eval-language';
+import { evalKnn } from './eval-knn';
+import { evalLinear } from './eval-linear';
+import { evalDavis } from './eval-davis';
+import { retrieve } from './retrieve';
 
-export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, score, scoreDavis, worldGenerate, worldPretrainClip, worldReproduce, exportModel];
+export const commands: Command[] = [doctor, clipInspect, weightsFetch, segment, retrieve, score, scoreDavis, evalLanguage, evalKnn, evalLinear, evalDavis, exportModel, worldGenerate, worldPretrainClip, worldReproduce];

@@ -1,0 +1,69 @@
+// Unsupervised segments of dense embeddings (SegSort protocol, REFERENCE §5): spherical k-means per
+// image, each segment's normalised mean embedding, and the segment map at label resolution. Shared
+// by the k-NN evaluation (real datasets and the synthetic world) and segment retrieval.
+import { segmentMeans, sphericalKMeans } from '../kernels';
+import type { Tensor } from '../tensor';
+import { readLabel, type Dataset } from '../data/datasets';
+import type { SegmentedImage } from './knn';
+
+export interface LabelGrid {
+  data: ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+/** The k-means grid clamped to the feature map (a 6×6 grid needs at least 6×6 cells). */
+export function clampGrid(grid: [number, number], h: number, w: number): [number, number] {
+  return [Math.max(1, Math.min(grid[0], h)), Math.max(1, Math.min(grid[1], w))];
+}
+
+/**
+ * Segments a batch of feature maps [n,D,h,w] by k-means (grid[0]·grid[1] clusters per image) and
+ * returns, per image, the segment map at its label resolution (nearest cell) with segment ids local
+ * to the image, and the segments' normalised mean embeddings.
+ */
+export async function kmeansSegments(features: Tensor<'float32'>, sizes: LabelGrid[] | { width: number; height: number }[], options: { grid?: [number, number]; iterations?: number } = {}): Promise<SegmentedImage[]> {
+  const [n, D, h, w] = features.shape;
+  const grid = clampGrid(options.grid ?? [6, 6], h, w);
+  const K = grid[0] * grid[1];
+  const km = await sphericalKMeans(features, { grid, iterations: options.iterations ?? 10 });
+  const labels = km.labels;
+  // Global ids over the batch so that one segmentMeans call serves every image.
+  labels.data.forEach((l, p) => (labels.data[p] = l < 0 ? -1 : Math.floor(p / (h * w)) * K + l));
+  const means = (await segmentMeans(features, labels)).means.data as Float32Array;
+  const out: SegmentedImage[] = [];
+  for (let k = 0; k < n; k++) {
+    const size = sizes[k];
+    const segs = new Int32Array(size.width * size.height);
+    const local = new Map<number, number>();
+    for (let y = 0; y < size.height; y++) {
+      const row = k * h * w + Math.floor((y * h) / size.height) * w;
+      for (let x = 0; x < size.width; x++) {
+        const g = labels.data[row + Math.floor((x * w) / size.width)];
+        if (g < 0) {
+          segs[y * size.width + x] = -1;
+          continue;
+        }
+        if (!local.has(g)) local.set(g, local.size);
+        segs[y * size.width + x] = local.get(g)!;
+      }
+    }
+    const emb = new Float32Array(local.size * D);
+    for (const [g, l] of local) emb.set(means.subarray(g * D, g * D + D), l * D);
+    out.push({ segments: segs, embeddings: emb, count: local.size, labels: 'data' in size ? size.data : new Uint8Array(0) });
+  }
+  return out;
+}
+
+/**
+ * k-means segments of every labelled item of a dataset, embedded one image at a time by `embed` and
+ * handed to `use` (so that a split's segment maps need not all be held at once).
+ */
+export async function segmentDataset(embed: (image: string) => Promise<Tensor<'float32'>>, ds: Dataset, use: (img: SegmentedImage) => void | Promise<void>, options: { grid?: [number, number]; log?: (line: string) => void } = {}): Promise<void> {
+  for (const [i, item] of ds.items.entries()) {
+    const features = await embed(item.image);
+    const [img] = await kmeansSegments(features, [readLabel(ds, item)], { grid: options.grid });
+    await use(img);
+    if ((i + 1) % 50 === 0 || i === ds.items.length - 1) options.log?.(`${ds.name}: ${i + 1}/${ds.items.length} images segmented`);
+  }
+}

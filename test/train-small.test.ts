@@ -41,7 +41,10 @@ fixtureTest.serial('50 steps on the real VOC photos: losses fall, avgsim rises w
   const withoutLe = await train(path.join(dir, 'real-no-le'), ['loss.embedding=false']);
   t.true(mean(last(withLe), 'avgsim') > mean(last(withoutLe), 'avgsim'));
   // Every artefact of a run is there.
-  for (const f of ['config.json', 'model.safetensors', 'model.json', 'last', 'metrics.jsonl']) t.true(fs.existsSync(path.join(dir, 'real', f)), f);
+  for (const f of ['config.json', 'model.safetensors', 'model.json', 'last', 'metrics.jsonl', 'curves.png', 'prototypes.safetensors']) t.true(fs.existsSync(path.join(dir, 'real', f)), f);
+  const curves = await sharp(path.join(dir, 'real', 'curves.png')).metadata();
+  t.is(curves.format, 'png');
+  t.true(curves.width! > 300 && curves.height! > 200);
   // The starting prototypes: 20 VOC classes and 8 unknown, unit vectors in CLIP's 32-d space.
   const protos = await safetensors.read(path.join(dir, 'real', 'prototypes.safetensors'));
   t.deepEqual([protos.known.shape, protos.unknown.shape, protos.knownText.shape], [[20, 32], [8, 32], [20, 32]]);

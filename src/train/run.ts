@@ -20,6 +20,7 @@ import { prepareTraining } from './prepare';
 import { TensorBoardWriter } from './tensorboard';
 import { ProcessGroup, rankSlice, type DistInfo } from './distributed';
 import { Progress } from './progress';
+import { renderCurves } from '../plot/curves';
 
 export interface RunOptions {
   out: string;
@@ -178,6 +179,10 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (lead) await embedder.save(path.join(o.out, 'model.safetensors'));
+  if (lead) {
+    await embedder.save(path.join(o.out, 'model.safetensors'));
+    // Loss curves of the whole run (resumed runs included: metrics.jsonl is appended to).
+    if (fs.existsSync(metricsFile)) await renderCurves(metricsFile, path.join(o.out, 'curves.png'), { title: `training ${path.basename(o.out)}` });
+  }
   return { iteration: it, lastMetrics };
 }

@@ -43,7 +43,10 @@ export async function buildClipCache(
   let index: CacheIndex | undefined;
   if (fs.existsSync(indexFile)) {
     const i = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as CacheIndex;
-    if (i.key === key && i.count === count && fs.existsSync(file)) index = i;
+    // The records file must hold every record the index counts as done (a truncated or replaced
+    // file means starting over).
+    const bytes = i.done * (i.shape ?? [0, 0, 0]).reduce((a, b) => a * b, 1) * 2;
+    if (i.key === key && i.count === count && fs.existsSync(file) && fs.statSync(file).size >= bytes) index = i;
   }
   const batch = options.batch ?? 32;
   let fd = fs.openSync(file, index ? 'r+' : 'w+');

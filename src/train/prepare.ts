@@ -1,11 +1,11 @@
 // Everything training needs before the first step, computed once from unlabelled images: decoded
-// images, SLIC regions, CLIP's dense teacher features (cached in float16), and the target-class
+// images, region maps (SLIC, Felzenszwalb or a folder of precomputed PNGs, see data/region-source), CLIP's dense teacher features (cached in float16), and the target-class
 // prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
 import * as path from 'node:path';
 import type { Clip } from '../clip/clip';
 import { clips4Error, ErrorCodes } from '../errors';
 import { buildClipCache, cacheKey } from '../data/clip-cache';
-import { slic } from '../data/regions';
+import { regionsFor, type RegionSource } from '../data/region-source';
 import type { Sample } from '../data/views';
 import { loadImage, type RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
@@ -29,7 +29,8 @@ export interface PrepareOptions {
   cacheDir: string;
   /** Shorter side after resizing (0 = keep); sides are rounded to the CLIP patch so all features align. */
   resize: number;
-  regions: { segments: number; compactness: number };
+  /** Where regions come from ({segments, compactness} = SLIC; see regionSourceFromConfig). */
+  regions: RegionSource;
   knownNames: string[];
   templates?: string[];
   topM: number;
@@ -45,6 +46,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const multiple = o.clip.info.kind === 'vit' ? o.clip.info.patchSize! : 32;
   const images: RawImage[] = [];
   const kept: string[] = [];
+  const originals: { width: number; height: number }[] = [];
   const skipped: string[] = [];
   for (let i = 0; i < o.files.length; i += 16) {
     const part = await Promise.all(
@@ -58,17 +60,21 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
           skipped.push(f);
           return undefined;
         }
-        return o.resize ? resizeKeepAspect(img, { shorter: o.resize, multipleOf: multiple }) : img.width % multiple || img.height % multiple ? resizeExact(img, Math.max(multiple, Math.round(img.width / multiple) * multiple), Math.max(multiple, Math.round(img.height / multiple) * multiple)) : img;
+        const original = { width: img.width, height: img.height };
+        const used = await (o.resize ? resizeKeepAspect(img, { shorter: o.resize, multipleOf: multiple }) : img.width % multiple || img.height % multiple ? resizeExact(img, Math.max(multiple, Math.round(img.width / multiple) * multiple), Math.max(multiple, Math.round(img.height / multiple) * multiple)) : img);
+        return { img: used, original };
       }),
     );
-    part.forEach((img, k) => {
-      if (!img) return;
-      images.push(img);
+    part.forEach((r, k) => {
+      if (!r) return;
+      images.push(r.img);
+      originals.push(r.original);
       kept.push(o.files[i + k]);
     });
   }
   if (skipped.length) log(`warning: ${skipped.length} unreadable image(s) skipped`);
   if (images.length === 0) throw clips4Error(ErrorCodes.dataset, `none of the ${o.files.length} training images could be read`);
+  let cropped = false;
   const sizes = new Set(images.map((img) => `${img.width}x${img.height}`));
   if (sizes.size > 1) {
     // The CLIP cache holds one feature-map size, so photos of mixed sizes get one square size.
@@ -76,8 +82,9 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     const side = Math.max(multiple, Math.round(shorter / multiple) * multiple);
     log(`training images come in ${sizes.size} sizes: each is resized and centre-cropped to ${side}x${side} (set data.resize to choose the side)`);
     for (let i = 0; i < images.length; i++) images[i] = await resizeShorterCenterCrop(images[i], side);
+    cropped = true;
   }
-  const regions = await Promise.all(images.map((img) => slic(img, o.regions)));
+  const regions = await Promise.all(images.map((img, i) => regionsFor(o.regions, kept[i], originals[i], img, path.join(o.cacheDir, 'regions'), cropped)));
   const E = o.clip.info.embedDim;
   const key = cacheKey({ weights: o.clip.id, variant: 'maskclip', resolution: images[0].width, images: kept });
   const cache = await buildClipCache(o.cacheDir, key, kept.length, async (idx) => {

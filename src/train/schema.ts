@@ -1,5 +1,7 @@
 // Every training setting, declared once with its type, default, range and help (paper defaults;
 // REFERENCE §4). Configs are JSON files composed from `_base_` files and `--set a.b=c` overrides.
+import { FELZENSZWALB_DEFAULTS, REGION_METHODS } from '../data/regions';
+
 export type FieldType = 'int' | 'number' | 'bool' | 'string' | 'int[]' | 'number[]' | 'bool[]' | 'string[]';
 
 export interface Field {
@@ -23,6 +25,11 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     scale: { type: 'number[]', default: [0.5, 1], length: 2, min: 0.05, max: 1, help: 'random resized crop: area range as a fraction of the image' },
     regions: { type: 'int', default: 48, min: 2, max: 10000, help: 'SLIC superpixels per image (the regions of the positives)' },
     compactness: { type: 'number', default: 10, min: 0, help: 'SLIC compactness' },
+    regionMethod: { type: 'string', default: 'slic', values: REGION_METHODS, help: 'how regions are computed: SLIC (data.regions, data.compactness) or Felzenszwalb graph segmentation (data.felzenszwalb*)' },
+    felzenszwalbScale: { type: 'number', default: FELZENSZWALB_DEFAULTS.scale, min: 0, help: 'Felzenszwalb scale k (larger: fewer, bigger regions)' },
+    felzenszwalbSigma: { type: 'number', default: FELZENSZWALB_DEFAULTS.sigma, min: 0, help: 'Felzenszwalb Gaussian pre-smoothing sigma (0 = none)' },
+    felzenszwalbMinSize: { type: 'int', default: FELZENSZWALB_DEFAULTS.minSize, min: 1, help: 'Felzenszwalb smallest region (pixels)' },
+    regionDir: { type: 'string', default: '', help: "folder of precomputed region PNGs, <name>.png per image <name>.* (8/16-bit grey or palette ids, or RGB id = R*65536+G*256+B); '' = compute with data.regionMethod" },
     resize: { type: 'int', default: 0, min: 0, help: 'resize images so the shorter side is this before everything else (0 = keep)' },
     strict: { type: 'bool', default: false, help: 'stop at the first unreadable image instead of skipping it with a warning' },
   },

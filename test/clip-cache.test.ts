@@ -1,0 +1,109 @@
+// The CLIP feature cache resumes an interrupted build computing only the missing records, ending
+// byte-identical to an uninterrupted build, and is rebuilt from scratch when the weights,
+// variant, resolution or image list change.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'ava';
+import { buildClipCache, cacheKey } from '../src/data/clip-cache';
+import { floatToHalf, halfToFloat, type Tensor } from '../src/tensor';
+import { tmpDir } from './helpers/tmp';
+
+const E = 3;
+const h = 2;
+const w = 4;
+const per = E * h * w;
+const value = (i: number, k: number) => Math.sin(i * 7.1 + k * 0.37) * (1 + i);
+
+/** A stand-in teacher: deterministic features per image index, recording what it was asked for. */
+function teacher(calls: number[], failFrom = Infinity) {
+  return async (ids: number[]): Promise<Tensor<'float32'>> => {
+    if (ids.some((i) => i >= failFrom)) throw new Error('interrupted');
+    calls.push(...ids);
+    const data = new Float32Array(ids.length * per);
+    ids.forEach((i, n) => {
+      for (let k = 0; k < per; k++) data[n * per + k] = value(i, k);
+    });
+    return { dtype: 'float32', shape: [ids.length, E, h, w], data };
+  };
+}
+
+const parts = { weights: 'w.safetensors:1234:5678', variant: 'maskclip', resolution: 448, images: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg', 'g.jpg'] };
+const count = parts.images.length;
+
+test('an interrupted build resumes with only the missing records and ends identical to an uninterrupted one', async (t) => {
+  const whole = tmpDir('clips4-cache-whole-');
+  const key = cacheKey(parts);
+  const wholeCalls: number[] = [];
+  const a = await buildClipCache(whole, key, count, teacher(wholeCalls), { batch: 2 });
+  t.deepEqual(wholeCalls, [0, 1, 2, 3, 4, 5, 6]);
+  t.deepEqual(a.index, { key, count, done: count, shape: [E, h, w] });
+  for (let i = 0; i < count; i++) t.deepEqual(a.read(i), Float32Array.from({ length: per }, (_, k) => halfToFloat(floatToHalf(value(i, k)))));
+
+  const resumed = tmpDir('clips4-cache-resumed-');
+  const first: number[] = [];
+  const progress: number[] = [];
+  await t.throwsAsync(buildClipCache(resumed, key, count, teacher(first, 5), { batch: 2, onProgress: (d) => progress.push(d) }), { message: 'interrupted' });
+  t.deepEqual(first, [0, 1, 2, 3]);
+  t.deepEqual(progress, [2, 4]);
+  const second: number[] = [];
+  const b = await buildClipCache(resumed, key, count, teacher(second), { batch: 2 });
+  t.deepEqual(second, [4, 5, 6], 'only the records missing after the interruption are computed');
+  t.deepEqual(b.index, a.index);
+  t.deepEqual(fs.readFileSync(b.file), fs.readFileSync(a.file));
+  t.is(path.basename(b.file), path.basename(a.file));
+
+  const third: number[] = [];
+  await buildClipCache(resumed, key, count, teacher(third), { batch: 2 });
+  t.deepEqual(third, [], 'a complete cache computes nothing');
+});
+
+test('records written but not yet indexed when the build stopped are computed again', async (t) => {
+  const dir = tmpDir('clips4-cache-torn-');
+  const key = cacheKey(parts);
+  await t.throwsAsync(buildClipCache(dir, key, count, teacher([], 4), { batch: 2 }));
+  // Simulate a kill after writing garbage past the indexed records but before the index update.
+  const file = path.join(dir, `clip-${key}.f16`);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.alloc(per * 2 * 2, 0xab), 0, per * 2 * 2, 4 * per * 2);
+  fs.closeSync(fd);
+  const calls: number[] = [];
+  const c = await buildClipCache(dir, key, count, teacher(calls), { batch: 2 });
+  t.deepEqual(calls, [4, 5, 6]);
+  t.deepEqual(c.read(4), Float32Array.from({ length: per }, (_, k) => halfToFloat(floatToHalf(value(4, k)))));
+});
+
+test('changing the weights, variant, resolution or image list rebuilds the cache', async (t) => {
+  const dir = tmpDir('clips4-cache-key-');
+  const base = cacheKey(parts);
+  await buildClipCache(dir, base, count, teacher([]), { batch: 4 });
+  const changes = [
+    { ...parts, weights: 'w.safetensors:1234:9999' },
+    { ...parts, variant: 'sclip' },
+    { ...parts, resolution: 336 },
+    { ...parts, images: [...parts.images.slice(0, -1), 'h.jpg'] },
+    { ...parts, images: [...parts.images].reverse() },
+  ];
+  const keys = new Set([base]);
+  for (const changed of changes) {
+    const key = cacheKey(changed);
+    t.false(keys.has(key), `a new key for ${JSON.stringify(changed)}`);
+    keys.add(key);
+    const calls: number[] = [];
+    await buildClipCache(dir, key, changed.images.length, teacher(calls), { batch: 4 });
+    t.deepEqual(calls, [0, 1, 2, 3, 4, 5, 6], 'every record is computed again');
+  }
+  t.is(cacheKey({ ...parts }), base, 'the key depends only on its parts');
+  const again: number[] = [];
+  await buildClipCache(dir, base, count, teacher(again), { batch: 4 });
+  t.deepEqual(again, [], 'the original cache is still there and complete');
+});
+
+test('an index whose record file is shorter than it claims is not trusted', async (t) => {
+  const dir = tmpDir('clips4-cache-short-');
+  const key = cacheKey(parts);
+  const c = await buildClipCache(dir, key, count, teacher([]), { batch: 4 });
+  fs.truncateSync(c.file, per * 2 * 3);
+  const calls: number[] = [];
+  await buildClipCache(dir, key, count, teacher(calls), { batch: 4 });
+  t.deepEqual(calls, [0, 1, 2, 3, 4, 5, 6]);
+});

@@ -1,0 +1,112 @@
+// Regions from a folder of precomputed PNGs: each accepted encoding (8/16-bit grey, palette, RGB)
+// decodes to the same contiguous ids, a missing file or a size mismatch is an error naming the
+// files, a resized training image gets its map resampled, and training preparation uses them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'ava';
+import sharp from 'sharp';
+import { Clip } from '../src/clip/clip';
+import { WordTokenizer } from '../src/clip/tokenizer';
+import { folderRegions, readRegionPng } from '../src/data/region-folder';
+import { regionsFor, regionSourceFromConfig, type RegionConfig } from '../src/data/region-source';
+import { encodeGray16Png, encodeIndexedPng } from '../src/io/png';
+import { prepareTraining } from '../src/train/prepare';
+import { SCHEMA } from '../src/train/schema';
+import { generateWorld, WORLD_CLASSES } from '../src/world';
+import { tmpDir } from './helpers/tmp';
+
+process.env.CLIPS4_NUM_THREADS ??= '1';
+
+// A W×H map in quadrants; raster order meets top-left, top-right, bottom-left, bottom-right, so
+// whatever values the quadrants hold, the ids must come out 0, 1, 2, 3 by quadrant.
+function quadrantIds(W: number, H: number): Int32Array {
+  return Int32Array.from({ length: W * H }, (_, i) => (Math.floor(i / W) < H / 2 ? 0 : 2) + (i % W < W / 2 ? 0 : 1));
+}
+const withValues = (W: number, H: number, values: number[]) => Array.from(quadrantIds(W, H), (q) => values[q]);
+
+async function rgbPng(values: number[], W: number, H: number): Promise<Buffer> {
+  const raw = Buffer.alloc(W * H * 3);
+  values.forEach((v, i) => raw.set([(v >> 16) & 255, (v >> 8) & 255, v & 255], i * 3));
+  return sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+}
+
+test('8-bit grey, 16-bit grey, palette and RGB region PNGs decode to the same contiguous ids', async (t) => {
+  const dir = tmpDir('clips4-regionpng-');
+  const W = 12;
+  const H = 8;
+  const files: Record<string, Buffer> = {
+    grey8: await sharp(Buffer.from(withValues(W, H, [200, 5, 0, 77])), { raw: { width: W, height: H, channels: 1 } }).png().toBuffer(),
+    grey16: encodeGray16Png(Uint16Array.from(withValues(W, H, [60000, 3, 1000, 256])), W, H),
+    palette: encodeIndexedPng(Uint8Array.from(withValues(W, H, [9, 8, 7, 6])), W, H),
+    rgb: await rgbPng(withValues(W, H, [0x010203, 0x000001, 0xff0000, 0x00ff00]), W, H),
+  };
+  for (const [name, buf] of Object.entries(files)) {
+    const file = path.join(dir, `${name}.png`);
+    fs.writeFileSync(file, buf);
+    const map = await readRegionPng(file);
+    t.is(map.width, W, name);
+    t.is(map.height, H, name);
+    t.deepEqual(map.ids, quadrantIds(W, H), name);
+  }
+  // Two quadrants sharing a value are one region: 3 ids.
+  fs.writeFileSync(path.join(dir, 'shared.png'), encodeGray16Png(Uint16Array.from(withValues(W, H, [4, 9, 9, 4])), W, H));
+  t.deepEqual(Array.from(new Set((await readRegionPng(path.join(dir, 'shared.png'))).ids)), [0, 1]);
+});
+
+test('a missing region PNG names the image and the expected path; a size mismatch names both files and sizes', async (t) => {
+  const dir = tmpDir('clips4-regiondir-');
+  const image = path.join(dir, 'photos', 'cat.01.jpg');
+  const regions = path.join(dir, 'regions');
+  fs.mkdirSync(regions);
+  const expected = path.join(regions, 'cat.01.png');
+  await t.throwsAsync(folderRegions(regions, image, { width: 12, height: 8 }), {
+    message: (m: string) => m.includes(image) && m.includes(expected),
+  });
+  fs.writeFileSync(expected, encodeGray16Png(new Uint16Array(10 * 8), 10, 8));
+  await t.throwsAsync(folderRegions(regions, image, { width: 12, height: 8 }), {
+    message: (m: string) => m.includes(image) && m.includes(expected) && m.includes('10×8') && m.includes('12×8'),
+  });
+  fs.writeFileSync(expected, 'not a png');
+  await t.throwsAsync(folderRegions(regions, image, { width: 12, height: 8 }), { message: new RegExp(`${expected.replace(/[.]/g, '\\.')}: not a PNG file`) });
+});
+
+test('precomputed regions are checked against the original size and resampled to the resized image', async (t) => {
+  const dir = tmpDir('clips4-regionresize-');
+  fs.writeFileSync(path.join(dir, 'x.png'), encodeGray16Png(Uint16Array.from(withValues(20, 16, [5, 6, 7, 8])), 20, 16));
+  const small = { width: 10, height: 8, data: new Uint8Array(10 * 8 * 3) };
+  const ids = await regionsFor({ dir }, '/somewhere/x.jpg', { width: 20, height: 16 }, small, path.join(dir, 'cache'));
+  t.deepEqual(ids, quadrantIds(10, 8));
+  await t.throwsAsync(regionsFor({ dir }, '/somewhere/x.jpg', { width: 10, height: 8 }, small, path.join(dir, 'cache')), { message: /is 20×16 but its image \/somewhere\/x\.jpg is 10×8/ });
+});
+
+test('the data.* region keys choose the source, with the schema defaults meaning SLIC', (t) => {
+  const defaults = Object.fromEntries(Object.entries(SCHEMA.data).map(([k, f]) => [k, f.default])) as unknown as RegionConfig;
+  t.deepEqual(regionSourceFromConfig(defaults), { method: 'slic', segments: defaults.regions, compactness: defaults.compactness });
+  t.deepEqual(regionSourceFromConfig({ ...defaults, regionMethod: 'felzenszwalb' }), {
+    method: 'felzenszwalb',
+    scale: defaults.felzenszwalbScale,
+    sigma: defaults.felzenszwalbSigma,
+    minSize: defaults.felzenszwalbMinSize,
+  });
+  t.deepEqual(regionSourceFromConfig({ ...defaults, regionMethod: 'felzenszwalb', regionDir: '/r' }), { dir: '/r' });
+  t.throws(() => regionSourceFromConfig({ ...defaults, regionMethod: 'watershed' }), { message: /Expected one of 'slic', 'felzenszwalb' for data\.regionMethod but received/ });
+});
+
+test('training preparation takes its regions from the folder when given one', async (t) => {
+  const dir = tmpDir('clips4-prepregions-');
+  await generateWorld({ out: path.join(dir, 'w'), seed: 5, train: 3, val: 1, size: 48, crops: 0 });
+  const imgDir = path.join(dir, 'w', 'JPEGImages');
+  const files = fs.readdirSync(imgDir).slice(0, 3).map((f) => path.join(imgDir, f));
+  const regionDir = path.join(dir, 'regions');
+  fs.mkdirSync(regionDir);
+  for (const f of files) fs.writeFileSync(path.join(regionDir, `${path.basename(f, path.extname(f))}.png`), encodeGray16Png(Uint16Array.from(withValues(48, 48, [3, 1, 4, 1])), 48, 48));
+  const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
+  const o = { files, clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 2, unknown: 2, seed: 0 };
+  const p = await prepareTraining(o);
+  t.is(p.samples.length, 3);
+  // Quadrants valued 3, 1, 4, 1: the top-right and bottom-right quadrants are one region.
+  const expected = Array.from(quadrantIds(48, 48), (q) => [0, 1, 2, 1][q]);
+  for (const s of p.samples) t.deepEqual(Array.from(s.regions), expected);
+  fs.rmSync(path.join(regionDir, `${path.basename(files[1], path.extname(files[1]))}.png`));
+  await t.throwsAsync(prepareTraining(o), { message: (m: string) => m.includes(files[1]) && m.includes(regionDir) });
+});

@@ -83,7 +83,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     const rand = (n: number) => ({ dtype: 'float32' as const, shape: [n, E], data: Float32Array.from({ length: n * E }, () => r.range(-1, 1)) });
     const trainer = NativeTrainer.create(embedder.handle, { known: rand(20), unknown: rand(32), knownText: rand(20), grid: paper ? [6, 6] : [3, 3] });
     await trainer.step(last, 1e-3);
-    const steps = 2;
+    const steps = paper ? 1 : 2;
     const stepRate = await perSecond(steps * BATCH, async () => {
       for (let s = 0; s < steps; s++) await trainer.step(last, 1e-3);
     });

@@ -1,31 +1,20 @@
 // The CLIP feature cache resumes an interrupted build computing only the missing records, ending
 // byte-identical to an uninterrupted build, and is rebuilt from scratch when the weights,
 // variant, resolution or image list change.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { buildClipCache, cacheKey } from '../src/data/clip-cache';
-import { floatToHalf, halfToFloat, type Tensor } from '../src/tensor';
+import { floatToHalf, halfToFloat } from '../src/tensor';
+import { FAKE, fakePer, fakeTeacher, fakeValue } from './helpers/fake-teacher';
+import { repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
-const E = 3;
-const h = 2;
-const w = 4;
-const per = E * h * w;
-const value = (i: number, k: number) => Math.sin(i * 7.1 + k * 0.37) * (1 + i);
-
-/** A stand-in teacher: deterministic features per image index, recording what it was asked for. */
-function teacher(calls: number[], failFrom = Infinity) {
-  return async (ids: number[]): Promise<Tensor<'float32'>> => {
-    if (ids.some((i) => i >= failFrom)) throw new Error('interrupted');
-    calls.push(...ids);
-    const data = new Float32Array(ids.length * per);
-    ids.forEach((i, n) => {
-      for (let k = 0; k < per; k++) data[n * per + k] = value(i, k);
-    });
-    return { dtype: 'float32', shape: [ids.length, E, h, w], data };
-  };
-}
+const { E, h, w } = FAKE;
+const per = fakePer;
+const value = fakeValue;
+const teacher = fakeTeacher;
 
 const parts = { weights: 'w.safetensors:1234:5678', variant: 'maskclip', resolution: 448, images: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg', 'g.jpg'] };
 const count = parts.images.length;
@@ -55,6 +44,19 @@ test('an interrupted build resumes with only the missing records and ends identi
   const third: number[] = [];
   await buildClipCache(resumed, key, count, teacher(third), { batch: 2 });
   t.deepEqual(third, [], 'a complete cache computes nothing');
+});
+
+test('a build killed (SIGKILL) mid-way resumes with only the missing records and ends identical', async (t) => {
+  const key = cacheKey(parts);
+  const whole = tmpDir('clips4-cache-whole2-');
+  const a = await buildClipCache(whole, key, count, teacher([]), { batch: 2 });
+  const dir = tmpDir('clips4-cache-killed-');
+  const r = spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'test', 'helpers', 'clip-cache-child.ts'), dir, key, String(count), '4', '2'], { encoding: 'utf8', cwd: repoRoot });
+  t.is(r.signal, 'SIGKILL', r.stderr);
+  const calls: number[] = [];
+  const b = await buildClipCache(dir, key, count, teacher(calls), { batch: 2 });
+  t.deepEqual(calls, [4, 5, 6]);
+  t.deepEqual(fs.readFileSync(b.file), fs.readFileSync(a.file));
 });
 
 test('records written but not yet indexed when the build stopped are computed again', async (t) => {

@@ -167,10 +167,11 @@ test('Felzenszwalb on an image smaller than minSize gives one region', async (t)
   t.deepEqual(Array.from(new Set(ids)), [0]);
 });
 
-test('Felzenszwalb settings are validated in TypeScript', async (t) => {
+test('Felzenszwalb settings and the image are validated in TypeScript', async (t) => {
   const img = randomImage(1, 4, 4, 2);
   await t.throwsAsync(felzenszwalb(img, { minSize: 0 }), { message: /Expected .* for options\.minSize but received number 0/ });
   await t.throwsAsync(felzenszwalb(img, { scale: -1 }), { message: /options\.scale/ });
+  await t.throwsAsync(felzenszwalb({ width: 4, height: 4, data: new Uint8Array(40) }), { message: /Expected 48 bytes .* for image\.data but received 40/ });
 });
 
 fixtureTest('SLIC on the real VOC images: the requested number of regions ±30%, each 4-connected', async (t) => {

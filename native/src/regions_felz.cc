@@ -122,10 +122,11 @@ Napi::Value FelzenszwalbBinding(const Napi::CallbackInfo& info) {
   return Guarded(info, "regions.felzenszwalb", [&]() -> Napi::Value {
     at::Tensor img = TensorFromJs(info[0], "image");
     if (img.scalar_type() != at::kByte || img.dim() != 3 || img.size(2) != 3) ThrowType("Expected a uint8 [H,W,3] image for image", code::kShape);
+    // TypeScript validates every setting and always passes it (defaults: src/data/regions.ts).
     Napi::Object o = GetObject(info, 1, "options");
-    double scale = GetNumber(o, "scale", 300);
-    double sigma = GetNumber(o, "sigma", 0.8);
-    int64_t minSize = static_cast<int64_t>(GetNumber(o, "minSize", 50));
+    double scale = GetNumber(o, "scale", 0);
+    double sigma = GetNumber(o, "sigma", 0);
+    int64_t minSize = static_cast<int64_t>(GetNumber(o, "minSize", 1));
     return RunAsync(info.Env(), "regions.felzenszwalb", [img, scale, sigma, minSize]() -> Producer {
       const int64_t H = img.size(0), W = img.size(1);
       auto labels = Felzenszwalb(img.contiguous().data_ptr<uint8_t>(), W, H, scale, sigma, minSize);

@@ -4,7 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RawImage } from '../image/load';
+import { checkRawImage, type RawImage } from '../image/load';
 import { encodeGray16Png, decodeIndexedPng } from '../io/png';
 import { writeFileAtomicSync } from '../io/atomic';
 import { call, native } from '../native';
@@ -30,6 +30,7 @@ export type FelzenszwalbOptions = Partial<typeof FELZENSZWALB_DEFAULTS>;
 export type RegionOptions = ({ method?: 'slic' } & SlicOptions) | ({ method: 'felzenszwalb' } & FelzenszwalbOptions);
 
 function imageTensor(img: RawImage): Tensor<'uint8'> {
+  checkRawImage('image', img);
   return { dtype: 'uint8', shape: [img.height, img.width, 3], data: img.data };
 }
 

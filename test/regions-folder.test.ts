@@ -11,6 +11,7 @@ import { folderRegions, readRegionPng } from '../src/data/region-folder';
 import { regionsFor, regionSourceFromConfig, type RegionConfig } from '../src/data/region-source';
 import { encodeGray16Png, encodeIndexedPng } from '../src/io/png';
 import { prepareTraining } from '../src/train/prepare';
+import { resolveConfig } from '../src/train/config';
 import { SCHEMA } from '../src/train/schema';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
 import { tmpDir } from './helpers/tmp';
@@ -90,6 +91,11 @@ test('the data.* region keys choose the source, with the schema defaults meaning
   });
   t.deepEqual(regionSourceFromConfig({ ...defaults, regionMethod: 'felzenszwalb', regionDir: '/r' }), { dir: '/r' });
   t.throws(() => regionSourceFromConfig({ ...defaults, regionMethod: 'watershed' }), { message: /Expected one of 'slic', 'felzenszwalb' for data\.regionMethod but received/ });
+  // Through the config layer: --set picks the method and folder; unknown methods are refused there.
+  const felz = resolveConfig(undefined, ['clip.weights=w', 'data.regionMethod=felzenszwalb', 'data.felzenszwalbScale=120']).config.data as unknown as RegionConfig;
+  t.deepEqual(regionSourceFromConfig(felz), { method: 'felzenszwalb', scale: 120, sigma: defaults.felzenszwalbSigma, minSize: defaults.felzenszwalbMinSize });
+  t.deepEqual(regionSourceFromConfig(resolveConfig(undefined, ['clip.weights=w', 'data.regionDir=/ucm']).config.data as unknown as RegionConfig), { dir: '/ucm' });
+  t.throws(() => resolveConfig(undefined, ['clip.weights=w', 'data.regionMethod=watershed']), { message: /slic, felzenszwalb/ });
 });
 
 test('training preparation takes its regions from the folder when given one', async (t) => {

@@ -116,3 +116,25 @@ test('training preparation takes its regions from the folder when given one', as
   fs.rmSync(path.join(regionDir, `${path.basename(files[1], path.extname(files[1]))}.png`));
   await t.throwsAsync(prepareTraining(o), { message: (m: string) => m.includes(files[1]) && m.includes(regionDir) });
 });
+
+test('photos of mixed sizes: precomputed regions follow the centre crop training preparation applies', async (t) => {
+  const dir = tmpDir('clips4-prepcrop-');
+  const regionDir = path.join(dir, 'regions');
+  fs.mkdirSync(regionDir);
+  const files: string[] = [];
+  // A landscape 64×48 photo split at x = 16 and a portrait 48×64 one split at y = 16. Both are
+  // centre-cropped to 48×48 (offset 8 along the long side), so the split lands at 8 in the crop
+  // (squeezing the whole photo instead would put it at 12).
+  for (const [name, W, H] of [['land', 64, 48], ['port', 48, 64]] as const) {
+    const file = path.join(dir, `${name}.jpg`);
+    await sharp(Buffer.alloc(W * H * 3, 90), { raw: { width: W, height: H, channels: 3 } }).jpeg().toFile(file);
+    files.push(file);
+    const split = Uint16Array.from({ length: W * H }, (_, i) => (name === 'land' ? (i % W < 16 ? 5 : 9) : Math.floor(i / W) < 16 ? 5 : 9));
+    fs.writeFileSync(path.join(regionDir, `${name}.png`), encodeGray16Png(split, W, H));
+  }
+  const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
+  const p = await prepareTraining({ files, clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 });
+  t.deepEqual([p.samples[0].image.width, p.samples[0].image.height, p.samples[1].image.width, p.samples[1].image.height], [48, 48, 48, 48]);
+  t.deepEqual(Array.from(p.samples[0].regions), Array.from({ length: 48 * 48 }, (_, i) => (i % 48 < 8 ? 0 : 1)));
+  t.deepEqual(Array.from(p.samples[1].regions), Array.from({ length: 48 * 48 }, (_, i) => (Math.floor(i / 48) < 8 ? 0 : 1)));
+});

@@ -52,7 +52,7 @@ fixtureTest.serial('50 steps on the real VOC photos: losses fall, avgsim rises w
   for (let r = 0; r < 20; r++) t.true(Math.abs(norm(protos.known.data as Float32Array, r) - 1) < 1e-4);
 });
 
-fixtureTest.serial('50 steps on a generated folder of unlabelled images: the loss falls', async (t) => {
+fixtureTest.serial('50 steps on a generated folder of unlabelled images with Felzenszwalb regions: the loss falls', async (t) => {
   const folder = path.join(dir, 'photos');
   fs.mkdirSync(folder, { recursive: true });
   // Two-colour scenes: a disc and a bar on a background, colours and places varying per image.
@@ -61,7 +61,7 @@ fixtureTest.serial('50 steps on a generated folder of unlabelled images: the los
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96"><rect width="96" height="96" fill="${c(0)}"/><circle cx="${30 + (i % 3) * 15}" cy="${35 + (i % 2) * 20}" r="${18 + (i % 4) * 3}" fill="${c(1)}"/><rect x="${(i * 11) % 50}" y="70" width="46" height="14" fill="${c(2)}"/></svg>`;
     await sharp(Buffer.from(svg)).png().toFile(path.join(folder, `scene-${i}.png`));
   }
-  const rows = await train(path.join(dir, 'folder'), ['data.kind=folder', `data.root=${folder}`, 'prototypes.known=disc,bar,background']);
+  const rows = await train(path.join(dir, 'folder'), ['data.kind=folder', `data.root=${folder}`, 'prototypes.known=disc,bar,background', 'data.regionMethod=felzenszwalb']);
   t.is(rows.length, 50);
   t.true(mean(last(rows), 'loss') < mean(first(rows), 'loss'), `loss first 10 ${mean(first(rows), 'loss')}, last 10 ${mean(last(rows), 'loss')}`);
 });

@@ -216,7 +216,10 @@ fixtureTest('image files go through CLIP preprocessing; sliding windows average 
   const jpg = fixture('real', 'VOCdevkit', 'VOC2012', 'JPEGImages', '2007_000063.jpg');
   const e = await clip.encodeImage([jpg, fs.readFileSync(jpg)]);
   t.deepEqual(e.shape, [2, 32]);
-  t.deepEqual(Array.from(e.data.slice(0, 32)), Array.from(e.data.slice(32)));
+  // The same image as a path and as a Buffer: the same embedding (two rows of one batch, so equal
+  // up to the BLAS kernel's handling of row blocks, not necessarily bit for bit).
+  const scale = Math.max(...Array.from(e.data, Math.abs));
+  e.data.slice(0, 32).forEach((v, i) => t.true(Math.abs(v - e.data[32 + i]) <= 1e-6 * scale, `dim ${i}: ${v} vs ${e.data[32 + i]}`));
   const x = await clip.prepareDense([jpg], 64);
   t.deepEqual(x.shape, [1, 3, 64, 80]);
   const full = await clip.denseFeatures(x);

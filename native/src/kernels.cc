@@ -18,27 +18,94 @@ at::Tensor NearestResize(const at::Tensor& map, int64_t h, int64_t w) {
   return at::upsample_nearest2d(f, {h, w}).squeeze(1).to(map.scalar_type());
 }
 
-// Spherical k-means on [embedding, locationWeight·(y,x)] with grid initialisation; all views at once.
-at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const KMeansOptions& c) {
-  const int64_t V = emb.size(0), H = emb.size(2), W = emb.size(3);
+at::Tensor ClusterMeans(const at::Tensor& x, const at::Tensor& labels, int64_t K) {
+  // The M-step as a GEMM with a (weighted) one-hot matrix: on CPU ATen's index_add_ adds row by
+  // row and is several times slower at these sizes; on a GPU either is cheap.
+  auto weight = (labels >= 0).to(x.scalar_type());
+  return L2Normalize(at::bmm(OneHotRows(labels, weight, K), x), 2);
+}
+
+at::Tensor OneHotRows(const at::Tensor& labels, const at::Tensor& weight, int64_t K) {
+  // [V,N] labels (−1 = none) → [V,K,N] with weight[v,n] at (v, label, n); row K takes the ignored.
+  const int64_t V = labels.size(0), N = labels.size(1);
+  auto l = at::where(labels >= 0, labels, at::full({}, K, labels.options()));
+  return at::zeros({V, K + 1, N}, weight.options()).scatter_(1, l.unsqueeze(1), weight.unsqueeze(1)).narrow(1, 0, K);
+}
+
+namespace {
+
+// Initial labels from a regular gy × gx grid: [HW].
+at::Tensor GridLabels(int64_t H, int64_t W, const KMeansOptions& c, const at::TensorOptions& opts) {
+  auto gy = at::div(at::arange(H, opts.dtype(at::kLong)) * c.gridY, H, "floor");
+  auto gx = at::div(at::arange(W, opts.dtype(at::kLong)) * c.gridX, W, "floor");
+  return (gy.view({H, 1}) * c.gridX + gx.view({1, W})).flatten();
+}
+
+}  // namespace
+
+// Spherical k-means on f_p = [e_p, locationWeight·(y_p, x_p)] / ‖·‖ with grid initialisation.
+// The batched form never materialises f: the E-step's argmax_k cos(f_p, c_k) does not change when f_p
+// is scaled, so it runs on the raw [e_p, loc_p]; the M-step needs f_p's unit length only as a weight
+// 1/‖[e_p, loc_p]‖ in the one-hot matrix. Per iteration that is two GEMMs over the input as it lies
+// ([V,D,HW]) plus broadcast products for the two location columns.
+at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const KMeansOptions& c, KMeansImpl impl) {
+  const int64_t V = emb.size(0), D = emb.size(1), H = emb.size(2), W = emb.size(3), N = H * W;
   const int64_t K = c.gridY * c.gridX;
   auto opts = emb.options();
   auto ys = (at::arange(H, opts) + 0.5) / H - 0.5;
   auto xs = (at::arange(W, opts) + 0.5) / W - 0.5;
-  auto loc = at::stack({ys.view({H, 1}).expand({H, W}), xs.view({1, W}).expand({H, W})}, 0) * c.locationWeight;
-  auto feats = at::cat({emb, loc.unsqueeze(0).expand({V, 2, H, W})}, 1);
-  feats = L2Normalize(feats, 1).flatten(2).transpose(1, 2);  // [V,HW,D+2]
-  auto gy = at::div(at::arange(H, opts.dtype(at::kLong)) * c.gridY, H, "floor");
-  auto gx = at::div(at::arange(W, opts.dtype(at::kLong)) * c.gridX, W, "floor");
-  auto labels = (gy.view({H, 1}) * c.gridX + gx.view({1, W})).flatten().unsqueeze(0).expand({V, H * W}).contiguous();
-  auto valid = (ignore.flatten(1) == 0).to(feats.scalar_type()).unsqueeze(-1);  // [V,HW,1]
-  for (int64_t it = 0; it < c.iterations; ++it) {
-    auto onehot = at::one_hot(labels, K).to(feats.scalar_type()) * valid;  // [V,HW,K]
-    auto centroids = L2Normalize(at::bmm(onehot.transpose(1, 2), feats), 2);  // [V,K,D+2]
-    labels = at::bmm(feats, centroids.transpose(1, 2)).argmax(2);
+  auto loc = (at::stack({ys.view({H, 1}).expand({H, W}), xs.view({1, W}).expand({H, W})}, 0).view({1, 2, N}) * c.locationWeight)
+                 .expand({V, 2, N});
+  auto e = emb.reshape({V, D, N});
+  auto init = GridLabels(H, W, c, opts);
+  auto ignored = ignore.reshape({V, N}) != 0;
+  auto none = at::full({}, -1, init.options());
+  at::Tensor labels;
+  if (impl == KMeansImpl::kBatched) {
+    // On a GPU every view goes through each op at once. On a CPU the views run in chunks of about
+    // kCpuChunkBytes of embeddings, each through all its iterations, so that a chunk stays in cache
+    // (all 16 views at 84² stream 232 MB from memory on every pass: measured 1.5x slower).
+    const int64_t bytesPerView = D * N * static_cast<int64_t>(emb.element_size());
+    constexpr int64_t kCpuChunkBytes = int64_t(16) << 20;
+    const int64_t chunk = emb.is_cpu() ? std::max<int64_t>(1, kCpuChunkBytes / bytesPerView) : V;
+    auto ly = loc.narrow(1, 0, 1).narrow(0, 0, 1), lx = loc.narrow(1, 1, 1).narrow(0, 0, 1);  // [1,1,N]
+    std::vector<at::Tensor> parts;
+    for (int64_t v0 = 0; v0 < V; v0 += chunk) {
+      const int64_t n = std::min(chunk, V - v0);
+      auto ev = e.narrow(0, v0, n);
+      auto ig = ignored.narrow(0, v0, n);
+      auto inv = (ev.square().sum(1) + loc.narrow(0, 0, 1).square().sum(1)).rsqrt();  // 1/‖[e_p, loc_p]‖: [n,N]
+      auto weight = at::where(ig, at::zeros({}, opts), inv);
+      auto l = at::where(ig, none, init.unsqueeze(0).expand({n, N}));
+      for (int64_t it = 0; it < c.iterations; ++it) {
+        auto onehot = OneHotRows(l, weight, K);                              // [n,K,N]
+        auto ce = at::bmm(onehot, ev.transpose(1, 2));                        // [n,K,D]
+        auto cy = (onehot * ly).sum(2, true), cx = (onehot * lx).sum(2, true);  // [n,K,1] each
+        auto scale = (ce.square().sum(2, true) + cy.square() + cx.square()).sqrt().clamp_min(1e-12);
+        auto sim = at::bmm(ce / scale, ev).addcmul_(cy / scale, ly).addcmul_(cx / scale, lx);  // [n,K,N]
+        l = at::where(ig, none, sim.argmax(1));
+      }
+      parts.push_back(l);
+    }
+    labels = parts.size() == 1 ? parts[0] : at::cat(parts, 0);
+  } else {
+    // The reference code's loop: one image at a time on the normalised features, M-step by
+    // scatter_add over expanded labels, E-step by mm.
+    auto feats = L2Normalize(at::cat({e, loc}, 1), 1).transpose(1, 2);  // [V,N,D+2]
+    std::vector<at::Tensor> out;
+    for (int64_t v = 0; v < V; ++v) {
+      auto keep = ignored[v].logical_not();
+      auto fv = feats[v].index({keep});
+      auto l = init.index({keep});
+      for (int64_t it = 0; it < c.iterations; ++it) {
+        auto sums = at::zeros({K, fv.size(1)}, fv.options()).scatter_add_(0, l.unsqueeze(1).expand_as(fv), fv);
+        l = at::mm(fv, L2Normalize(sums, 1).t()).argmax(1);
+      }
+      out.push_back(at::full({N}, -1, init.options()).index_put_({keep}, l));
+    }
+    labels = at::stack(out, 0);
   }
-  labels = labels.view({V, H, W});
-  return at::where(ignore != 0, at::full({}, -1, labels.options()), labels);
+  return labels.view({V, H, W});
 }
 
 // Segment ids (global over the batch) for each (view, cluster, region) present; −1 stays −1.
@@ -83,6 +150,72 @@ at::Tensor ContrastiveLoss(const at::Tensor& z, const at::Tensor& pixelGroup, co
   auto lse_pos = at::logsumexp(at::where(pos, sim, neg_inf), 1);
   auto lse_all = at::logsumexp(sim, 1);
   return (lse_all - lse_pos).mean();
+}
+
+at::Tensor EmbeddingLossSum(const at::Tensor& v, const at::Tensor& clip) {
+  return (1 - (L2Normalize(v, 1) * L2Normalize(clip, 1)).sum(1)).sum();
+}
+
+at::Tensor PseudoLabels(const at::Tensor& clip, const at::Tensor& prototypes) {
+  // Bitwise-identical prototypes (e.g. two classes whose top-m segments coincide) score the same in
+  // exact arithmetic, but a GEMM may round their columns differently, so which one wins would
+  // depend on the batch's shape. The first of a group takes the segment: the others are masked.
+  auto c = L2Normalize(prototypes, 1);
+  auto same = (c.unsqueeze(0) == c.unsqueeze(1)).all(2).triu(1);  // [L,L]: row i equals a later j
+  auto repeat = same.any(0);                                        // [L]: equals an earlier row
+  auto sim = at::mm(L2Normalize(clip, 1), c.t());
+  return sim.masked_fill(repeat.unsqueeze(0), -std::numeric_limits<float>::infinity()).argmax(1);
+}
+
+at::Tensor SemanticLossSum(const at::Tensor& v, const at::Tensor& prototypes, const at::Tensor& labels, double temperature) {
+  auto logits = at::mm(L2Normalize(v, 1), L2Normalize(prototypes, 1).t()) / temperature;
+  return at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum);
+}
+
+at::Tensor UnknownLossSum(const at::Tensor& unknown, const at::Tensor& clip, const at::Tensor& labels, int64_t known,
+                          int64_t& count) {
+  auto assigned = labels >= known;
+  count = assigned.sum().item<int64_t>();
+  if (count == 0) return (unknown * 0).sum();
+  auto cu = L2Normalize(unknown.index_select(0, labels.masked_select(assigned) - known), 1);
+  return (1 - (cu * L2Normalize(clip.index({assigned}), 1)).sum(1)).sum();
+}
+
+namespace {
+
+// score[s,k] = l[s,k] − logsumexp_{j≠k} l[s,j]: increasing in softmax(l)[s,k] (p = σ(score)), but it
+// does not round to a tie where p rounds to 1 (at CLIP's logit scale 100 many segments have p = 1.0
+// in float64). For j≠k with k not the row's argmax, p_k ≤ ½ and logsumexp_{j≠k} = lse + log1p(−p_k)
+// is exact; for the argmax it is the log-sum-exp of the row without it. One class: the raw logits.
+at::Tensor ClassScores(const at::Tensor& l) {
+  if (l.size(1) == 1) return l;
+  auto lse = at::logsumexp(l, 1, true);
+  auto top = l.argmax(1, true);
+  auto isTop = at::zeros_like(l, l.options().dtype(at::kBool)).scatter_(1, top, true);
+  auto others = lse + at::log1p(-at::exp(l - lse));
+  auto withoutTop = at::logsumexp(l.masked_fill(isTop, -std::numeric_limits<double>::infinity()), 1, true);
+  return l - at::where(isTop, withoutTop, others);
+}
+
+}  // namespace
+
+at::Tensor KnownPrototypes(const at::Tensor& clip, const at::Tensor& text, int64_t m, double logitScale) {
+  // Ranked in float64 by ClassScores (the softmax's order without its rounding ties).
+  auto i = L2Normalize(clip, 1);
+  auto logits = at::mm(i.to(at::kDouble), L2Normalize(text, 1).to(at::kDouble).t()) * logitScale;  // [S,K]
+  auto top = std::get<1>(ClassScores(logits).topk(std::min(m, logits.size(0)), 0));              // [m,K]
+  return L2Normalize(i.index_select(0, top.t().flatten()).view({text.size(0), top.size(0), -1}).sum(1), 1);
+}
+
+void MemoryBank::Push(const at::Tensor& segments) {
+  if (batches_ <= 0) return;
+  entries_.push_back(segments.detach());
+  while (static_cast<int64_t>(entries_.size()) > batches_) entries_.pop_front();
+}
+
+at::Tensor MemoryBank::All(int64_t dim, const at::TensorOptions& options) const {
+  if (entries_.empty()) return at::zeros({0, dim}, options);
+  return at::cat(std::vector<at::Tensor>(entries_.begin(), entries_.end()), 0);
 }
 
 }  // namespace kernels

@@ -1,6 +1,7 @@
 // The `kernels` namespace: the CLIP-S4 kernels for tests, benchmarks and research.
 #include "async.h"
 #include "device.h"
+#include "handle.h"
 #include "kernels.h"
 #include "registry.h"
 #include "tensor_js.h"
@@ -23,21 +24,14 @@ Napi::Value SphericalKMeans(const Napi::CallbackInfo& info) {
     k.locationWeight = GetNumber(o, "locationWeight", 1.0);
     at::Tensor ignore = OptionalTensorFromJs(o.Get("ignore"), "ignore");
     std::string device = GetString(o, "device", "cpu");
-    return RunAsync(info.Env(), "kernels.sphericalKMeans", [emb, ignore, k, device]() -> Producer {
+    auto impl = GetString(o, "impl", "batched") == "perImage" ? kernels::KMeansImpl::kPerImage : kernels::KMeansImpl::kBatched;
+    return RunAsync(info.Env(), "kernels.sphericalKMeans", [emb, ignore, k, device, impl]() -> Producer {
       auto dev = ParseDevice(device);
       auto e = emb.to(dev);
       auto ig = ignore.defined() ? ignore.to(dev) : at::zeros({e.size(0), e.size(2), e.size(3)}, e.options().dtype(at::kByte));
-      auto labels = kernels::KMeansLabels(e, ig, k);
+      auto labels = kernels::KMeansLabels(e, ig, k, impl);
       // Centroids in the embedding space: normalised mean of each cluster's embeddings.
-      const int64_t B = e.size(0), D = e.size(1), K = k.gridY * k.gridX;
-      auto flat = e.flatten(2).transpose(1, 2);  // [B,HW,D]
-      auto l = labels.flatten(1);
-      auto valid = (l >= 0).to(e.scalar_type()).unsqueeze(-1);
-      auto onehot = at::one_hot(l.clamp_min(0), K).to(e.scalar_type()) * valid;
-      auto sums = at::bmm(onehot.transpose(1, 2), flat);
-      auto centroids = sums / sums.norm(2, 2, true).clamp_min(1e-12);
-      (void)B;
-      (void)D;
+      auto centroids = kernels::ClusterMeans(e.flatten(2).transpose(1, 2), labels.flatten(1), k.gridY * k.gridX);
       at::Tensor lo = PrepareForJs(labels.to(at::kInt)), co = PrepareForJs(centroids.to(at::kFloat));
       return [lo, co](Napi::Env env) -> Napi::Value {
         Napi::Object r = Napi::Object::New(env);
@@ -118,11 +112,131 @@ Napi::Value PixelSegmentLoss(const Napi::CallbackInfo& info) {
   });
 }
 
+// Returns {loss, <gradName>: gradient of the loss w.r.t. `wrt`} from a scalar loss built in `fn`.
+template <typename F>
+Napi::Value LossWithGrad(const Napi::CallbackInfo& info, const char* name, at::Tensor wrt, const char* gradName, F fn) {
+  return RunAsync(info.Env(), name, [wrt, gradName, fn]() -> Producer {
+    auto x = wrt.clone().set_requires_grad(true);
+    double extra = 0;
+    at::Tensor labels;
+    at::Tensor loss = fn(x, extra, labels);
+    auto g = torch::autograd::grad({loss}, {x}, {}, false, false, /*allow_unused=*/true)[0];
+    if (!g.defined()) g = at::zeros_like(x);
+    double l = loss.item<double>();
+    at::Tensor go = PrepareForJs(g), lo = labels.defined() ? PrepareForJs(labels.to(at::kInt)) : at::Tensor();
+    return [l, go, lo, extra, gradName](Napi::Env env) -> Napi::Value {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("loss", l);
+      r.Set(gradName, TensorToJs(env, go));
+      if (lo.defined()) r.Set("labels", TensorToJs(env, lo));
+      r.Set("count", extra);
+      return r;
+    };
+  }, GradMode::kGrad);
+}
+
+// embeddingLoss({segments [P,D], clipSegments [P,D]}) → {loss: mean L_e, gradSegments, count: P}
+Napi::Value EmbeddingLoss(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.embeddingLoss", [&]() -> Napi::Value {
+    Napi::Object o = GetObject(info, 0, "options");
+    at::Tensor v = TensorFromJs(o.Get("segments"), "segments"), i = TensorFromJs(o.Get("clipSegments"), "clipSegments");
+    return LossWithGrad(info, "kernels.embeddingLoss", v, "gradSegments", [i](const at::Tensor& x, double& count, at::Tensor&) {
+      count = static_cast<double>(x.size(0));
+      return kernels::EmbeddingLossSum(x, i) / std::max<int64_t>(1, x.size(0));
+    });
+  });
+}
+
+// semanticLoss({segments [P,D], clipSegments [P,D], prototypes [L,D], temperature}) → {loss: mean L_s, labels int32 [P], gradSegments}
+Napi::Value SemanticLoss(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.semanticLoss", [&]() -> Napi::Value {
+    Napi::Object o = GetObject(info, 0, "options");
+    at::Tensor v = TensorFromJs(o.Get("segments"), "segments"), i = TensorFromJs(o.Get("clipSegments"), "clipSegments"),
+               c = TensorFromJs(o.Get("prototypes"), "prototypes");
+    double temperature = GetNumber(o, "temperature", 0.1);
+    return LossWithGrad(info, "kernels.semanticLoss", v, "gradSegments", [i, c, temperature](const at::Tensor& x, double& count, at::Tensor& labels) {
+      labels = kernels::PseudoLabels(i, c);
+      count = static_cast<double>(x.size(0));
+      return kernels::SemanticLossSum(x, c, labels, temperature) / std::max<int64_t>(1, x.size(0));
+    });
+  });
+}
+
+// unknownPrototypeLoss({unknown [U,D], clipSegments [P,D], labels int32 [P], known}) → {loss: mean L_u, gradUnknown, count}
+Napi::Value UnknownPrototypeLoss(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.unknownPrototypeLoss", [&]() -> Napi::Value {
+    Napi::Object o = GetObject(info, 0, "options");
+    at::Tensor u = TensorFromJs(o.Get("unknown"), "unknown"), i = TensorFromJs(o.Get("clipSegments"), "clipSegments"),
+               y = TensorFromJs(o.Get("labels"), "labels");
+    auto known = static_cast<int64_t>(GetNumber(o, "known", 0));
+    return LossWithGrad(info, "kernels.unknownPrototypeLoss", u, "gradUnknown", [i, y, known](const at::Tensor& x, double& count, at::Tensor&) {
+      int64_t n = 0;
+      auto sum = kernels::UnknownLossSum(x, i, y.to(at::kLong), known, n);
+      count = static_cast<double>(n);
+      return sum / std::max<int64_t>(1, n);
+    });
+  });
+}
+
+// knownPrototypes(clipSegments [S,E], text [K,E], {m, logitScale}) → [K,E]
+Napi::Value KnownPrototypes(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.knownPrototypes", [&]() -> Napi::Value {
+    at::Tensor i = TensorFromJs(info[0], "clipSegments"), t = TensorFromJs(info[1], "text");
+    Napi::Object o = GetObject(info, 2, "options");
+    auto m = static_cast<int64_t>(GetNumber(o, "m", 32));
+    double scale = GetNumber(o, "logitScale", 100);
+    return RunAsync(info.Env(), "kernels.knownPrototypes", [i, t, m, scale]() -> Producer {
+      at::Tensor out = PrepareForJs(kernels::KnownPrototypes(i, t, m, scale));
+      return [out](Napi::Env env) -> Napi::Value { return TensorToJs(env, out); };
+    });
+  });
+}
+
+// The FIFO memory bank behind an opaque handle. Its calls are synchronous (a few small copies) so
+// that pushes and reads from JS never overlap.
+struct BankHandle {
+  static constexpr napi_type_tag kTag = {0x6b3f1c2e9a4d4b17, 0x8e21c0d5f7a96b33};
+  explicit BankHandle(int64_t batches) : bank(batches) {}
+  kernels::MemoryBank bank;
+  int64_t dim = -1;
+};
+
+Napi::Value BankCreate(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.bankCreate", [&]() -> Napi::Value {
+    return WrapHandle(info.Env(), std::make_shared<BankHandle>(static_cast<int64_t>(info[0].As<Napi::Number>().Int64Value())));
+  });
+}
+
+Napi::Value BankPush(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.bankPush", [&]() -> Napi::Value {
+    auto h = UnwrapHandle<BankHandle>(info[0], "bank");
+    at::Tensor segments = TensorFromJs(info[1], "segments");
+    h->bank.Push(segments);
+    h->dim = segments.size(1);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value BankAll(const Napi::CallbackInfo& info) {
+  return Guarded(info, "kernels.bankAll", [&]() -> Napi::Value {
+    auto h = UnwrapHandle<BankHandle>(info[0], "bank");
+    auto dim = static_cast<int64_t>(info[1].As<Napi::Number>().Int64Value());
+    return TensorToJs(info.Env(), PrepareForJs(h->bank.All(h->dim < 0 ? dim : h->dim, at::TensorOptions().dtype(at::kFloat))));
+  });
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "kernels", "sphericalKMeans", SphericalKMeans);
   Export(env, exports, "kernels", "splitByRegion", SplitByRegion);
   Export(env, exports, "kernels", "segmentMeans", SegmentMeans);
   Export(env, exports, "kernels", "pixelSegmentLoss", PixelSegmentLoss);
+  Export(env, exports, "kernels", "embeddingLoss", EmbeddingLoss);
+  Export(env, exports, "kernels", "semanticLoss", SemanticLoss);
+  Export(env, exports, "kernels", "unknownPrototypeLoss", UnknownPrototypeLoss);
+  Export(env, exports, "kernels", "knownPrototypes", KnownPrototypes);
+  Export(env, exports, "kernels", "bankCreate", BankCreate);
+  Export(env, exports, "kernels", "bankPush", BankPush);
+  Export(env, exports, "kernels", "bankAll", BankAll);
 }
 
 }  // namespace

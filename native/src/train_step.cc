@@ -12,17 +12,6 @@ using kernels::NearestResize;
 using kernels::SegmentMeanEmbeddings;
 using kernels::SplitSegments;
 
-void MemoryBank::Push(const at::Tensor& segments) {
-  if (batches_ <= 0) return;
-  entries_.push_back(segments.detach());
-  while (static_cast<int64_t>(entries_.size()) > batches_) entries_.pop_front();
-}
-
-at::Tensor MemoryBank::All(int64_t dim, const at::TensorOptions& options) const {
-  if (entries_.empty()) return at::zeros({0, dim}, options);
-  return at::cat(std::vector<at::Tensor>(entries_.begin(), entries_.end()), 0);
-}
-
 namespace {
 
 // Sums scalars over the ranks (identity in a single process).
@@ -80,16 +69,17 @@ StepLosses ComputeStepLosses(const at::Tensor& emb, const StepBatch& batch, cons
   }
   const bool semantic = c.useSemantic && known.defined() && known.numel() > 0;
   const bool hasUnknown = unknown.defined() && unknown.numel() > 0;
-  at::Tensor protos, y, assigned;
+  at::Tensor protos, y;
+  int64_t assignedHere = 0;
   if (semantic) {
-    protos = L2Normalize(hasUnknown ? at::cat({known.to(dev), unknown.detach()}, 0) : known.to(dev), 1);
-    y = at::mm(is, protos.t()).argmax(1);
-    assigned = y >= known.size(0);
+    protos = hasUnknown ? at::cat({known.to(dev), unknown.detach()}, 0) : known.to(dev);
+    y = kernels::PseudoLabels(is, protos);
+    assignedHere = (y >= known.size(0)).sum().item<int64_t>();
   }
   auto valid = seg >= 0;
   // Global counts: every mean below is over the whole (all ranks') batch.
   auto counts = SumOverRanks({valid.sum().item<double>(), static_cast<double>(P),
-                              semantic ? assigned.sum().item<double>() : 0.0},
+                              static_cast<double>(assignedHere)},
                              group);
   const double pixelsAll = std::max(1.0, counts[0]), segmentsAll = std::max(1.0, counts[1]), assignedAll = counts[2];
   out.numSegments = static_cast<int64_t>(counts[1]);
@@ -122,20 +112,19 @@ StepLosses ComputeStepLosses(const at::Tensor& emb, const StepBatch& batch, cons
     total = total + lt * c.weightContrastive;
   }
   if (c.useEmbedding) {
-    auto le = (1 - (v * is).sum(1)).sum() / segmentsAll;
+    auto le = kernels::EmbeddingLossSum(v, is) / segmentsAll;
     out.embedding = le.item<double>();
     total = total + le * c.weightEmbedding;
   }
   if (semantic) {
-    auto ls = at::cross_entropy_loss(at::mm(v, protos.t()) / c.semanticTemperature, y, {}, at::Reduction::Sum) / segmentsAll;
+    auto ls = kernels::SemanticLossSum(v, protos, y, c.semanticTemperature) / segmentsAll;
     out.semantic = ls.item<double>();
     total = total + ls * c.weightSemantic;
     // Every rank takes part when any rank has segments assigned to unknown prototypes (the
     // prototypes' gradient is summed over ranks).
     if (hasUnknown && assignedAll > 0) {
-      auto idx = y.masked_select(assigned) - known.size(0);
-      auto cu = L2Normalize(unknown.index_select(0, idx), 1);
-      auto lu = (1 - (cu * is.index({assigned})).sum(1)).sum() / assignedAll;
+      int64_t n = 0;
+      auto lu = kernels::UnknownLossSum(unknown, is, y, known.size(0), n) / assignedAll;
       out.unknown = lu.item<double>();
       out.unknownLoss = lu;
     }

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "dist.h"
+#include "kernels.h"
 
 namespace clips4 {
 
@@ -60,18 +61,7 @@ StepLosses ComputeStepLosses(const at::Tensor& embeddings, const StepBatch& batc
                              const at::Tensor& unknown, const at::Tensor& bank, const at::Tensor& knownText,
                              const StepConfig& config, Group* group = nullptr);
 
-// FIFO of detached segment embeddings from the previous `batches` steps.
-class MemoryBank {
- public:
-  explicit MemoryBank(int64_t batches = 2) : batches_(batches) {}
-  void Push(const at::Tensor& segments);
-  at::Tensor All(int64_t dim, const at::TensorOptions& options) const;
-  std::deque<at::Tensor>& entries() { return entries_; }
-  int64_t batches() const { return batches_; }
+using kernels::MemoryBank;
 
- private:
-  int64_t batches_;
-  std::deque<at::Tensor> entries_;
-};
 
 }  // namespace clips4

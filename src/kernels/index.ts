@@ -1,20 +1,31 @@
 // The CLIP-S4 kernels exposed for tests, benchmarks and research (validated here, run natively).
 import { call, native } from '../native';
 import { checkTensor, type Tensor } from '../tensor';
+import { invalidParameter } from '../errors';
 import { integer, number, oneOf, optionsObject, onlyKeys, opt, string } from '../validate';
 
 export interface KernelsBinding {
-  sphericalKMeans(emb: Tensor, options: { grid: number[]; iterations: number; locationWeight: number; ignore?: Tensor; device: string }): Promise<{ labels: Tensor<'int32'>; centroids: Tensor<'float32'> }>;
+  sphericalKMeans(emb: Tensor, options: { grid: number[]; iterations: number; locationWeight: number; ignore?: Tensor; device: string; impl: string }): Promise<{ labels: Tensor<'int32'>; centroids: Tensor<'float32'> }>;
   splitByRegion(labels: Tensor, regions: Tensor): Promise<{ segments: Tensor<'int32'>; count: number }>;
   segmentMeans(features: Tensor, segments: Tensor): Promise<{ means: Tensor<'float32'>; image: Tensor<'int32'> }>;
   pixelSegmentLoss(o: Record<string, unknown>): Promise<{ loss: number; gradEmbeddings: Tensor<'float32'>; gradSegments: Tensor<'float32'> }>;
+  embeddingLoss(o: { segments: Tensor; clipSegments: Tensor }): Promise<{ loss: number; gradSegments: Tensor<'float32'> }>;
+  semanticLoss(o: { segments: Tensor; clipSegments: Tensor; prototypes: Tensor; temperature: number }): Promise<{ loss: number; labels: Tensor<'int32'>; gradSegments: Tensor<'float32'> }>;
+  unknownPrototypeLoss(o: { unknown: Tensor; clipSegments: Tensor; labels: Tensor; known: number }): Promise<{ loss: number; gradUnknown: Tensor<'float32'>; count: number }>;
+  knownPrototypes(clipSegments: Tensor, text: Tensor, o: { m: number; logitScale: number }): Promise<Tensor<'float32'>>;
+  bankCreate(batches: number): BankHandle;
+  bankPush(bank: BankHandle, segments: Tensor): void;
+  bankAll(bank: BankHandle, dim: number): Tensor<'float32'>;
 }
 
+/** An opaque native memory bank. */
+export type BankHandle = { readonly __brand: 'MemoryBank' };
+
 /** Spherical k-means per image on [embedding, location]; ignored pixels get −1. */
-export async function sphericalKMeans(emb: Tensor<'float32'>, options: { grid?: [number, number]; iterations?: number; locationWeight?: number; ignore?: Tensor<'uint8'>; device?: string } = {}) {
+export async function sphericalKMeans(emb: Tensor<'float32'>, options: { grid?: [number, number]; iterations?: number; locationWeight?: number; ignore?: Tensor<'uint8'>; device?: string; impl?: 'batched' | 'perImage' } = {}) {
   const dims = checkTensor('emb', emb, { dtype: 'float32', shape: ['B', 'D', 'H', 'W'] });
   const o = optionsObject('options', options);
-  onlyKeys('options', o, ['grid', 'iterations', 'locationWeight', 'ignore', 'device']);
+  onlyKeys('options', o, ['grid', 'iterations', 'locationWeight', 'ignore', 'device', 'impl']);
   const grid = (o.grid as number[] | undefined) ?? [6, 6];
   integer('options.grid[0]', grid[0], 1, dims.H);
   integer('options.grid[1]', grid[1], 1, dims.W);
@@ -26,6 +37,7 @@ export async function sphericalKMeans(emb: Tensor<'float32'>, options: { grid?: 
       locationWeight: opt(o, 'locationWeight', 1, (n, v) => number(n, v, 0)),
       ignore: o.ignore as Tensor | undefined,
       device: opt(o, 'device', 'cpu', string),
+      impl: opt(o, 'impl', 'batched', (n, v) => oneOf(n, v, ['batched', 'perImage'] as const)),
     }),
   );
 }
@@ -55,4 +67,83 @@ export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixel
   const impl = oneOf('impl', o.impl ?? 'tiled', ['tiled', 'naive'] as const);
   const tile = integer('tile', o.tile ?? 4096, 1);
   return call(() => native().kernels.pixelSegmentLoss({ ...o, kappa: number('kappa', o.kappa ?? 10, 1e-6), impl, tile }));
+}
+
+/** L_e (paper eq. 2): mean over segments of 1 − cos(v_s, i_s), with its gradient w.r.t. the segments. */
+export async function embeddingLoss(o: { segments: Tensor<'float32'>; clipSegments: Tensor<'float32'> }) {
+  const x = optionsObject('options', o);
+  onlyKeys('options', x, ['segments', 'clipSegments']);
+  const dims = checkTensor('segments', o.segments, { dtype: 'float32', shape: ['P', 'D'] });
+  checkTensor('clipSegments', o.clipSegments, { dtype: 'float32', shape: ['P', 'D'] }, dims);
+  return call(() => native().kernels.embeddingLoss({ segments: o.segments, clipSegments: o.clipSegments }));
+}
+
+/**
+ * L_s (paper eq. 3): pseudo-labels y_s = argmax_l cos(i_s, c_l), then the mean cross-entropy of
+ * softmax(cos(v_s, C) / temperature) against them; returns the labels and the segments' gradient.
+ */
+export async function semanticLoss(o: { segments: Tensor<'float32'>; clipSegments: Tensor<'float32'>; prototypes: Tensor<'float32'>; temperature?: number }) {
+  const x = optionsObject('options', o);
+  onlyKeys('options', x, ['segments', 'clipSegments', 'prototypes', 'temperature']);
+  const dims = checkTensor('segments', o.segments, { dtype: 'float32', shape: ['P', 'D'] });
+  checkTensor('clipSegments', o.clipSegments, { dtype: 'float32', shape: ['P', 'D'] }, dims);
+  checkTensor('prototypes', o.prototypes, { dtype: 'float32', shape: ['L', 'D'] }, dims);
+  if (dims.L < 1) throw invalidParameter('prototypes', 'at least one prototype row', '[0, D]');
+  const temperature = opt(x, 'temperature', 0.1, (n, v) => number(n, v, 1e-6));
+  return call(() => native().kernels.semanticLoss({ segments: o.segments, clipSegments: o.clipSegments, prototypes: o.prototypes, temperature }));
+}
+
+/**
+ * L_u (paper eq. 4): for the segments whose label is an unknown prototype (label ≥ known), the mean
+ * of 1 − cos(c_u, i_s); returns its gradient w.r.t. the unknown prototypes and how many segments.
+ */
+export async function unknownPrototypeLoss(o: { unknown: Tensor<'float32'>; clipSegments: Tensor<'float32'>; labels: Tensor<'int32'>; known: number }) {
+  const x = optionsObject('options', o);
+  onlyKeys('options', x, ['unknown', 'clipSegments', 'labels', 'known']);
+  const dims = checkTensor('unknown', o.unknown, { dtype: 'float32', shape: ['U', 'D'] });
+  checkTensor('clipSegments', o.clipSegments, { dtype: 'float32', shape: ['P', 'D'] }, dims);
+  checkTensor('labels', o.labels, { dtype: 'int32', shape: ['P'] }, dims);
+  const known = integer('known', o.known, 0);
+  const limit = known + dims.U;
+  const bad = (o.labels.data as Int32Array).findIndex((l) => l < 0 || l >= limit);
+  if (bad >= 0) throw invalidParameter(`labels[${bad}]`, `a prototype index in [0, ${limit}) (known + unknown.shape[0])`, o.labels.data[bad]);
+  return call(() => native().kernels.unknownPrototypeLoss({ unknown: o.unknown, clipSegments: o.clipSegments, labels: o.labels, known }));
+}
+
+/**
+ * Known-class prototypes (paper Fig. 3b): softmax over classes of logitScale·cos(i_s, t_k) for every
+ * CLIP segment embedding, then per class the normalised mean of its top-m segments.
+ */
+export async function knownPrototypes(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m?: number; logitScale?: number } = {}) {
+  const dims = checkTensor('clipSegments', clipSegments, { dtype: 'float32', shape: ['S', 'E'] });
+  checkTensor('text', text, { dtype: 'float32', shape: ['K', 'E'] }, dims);
+  if (dims.S < 1) throw invalidParameter('clipSegments', 'at least one segment', '[0, E]');
+  const o = optionsObject('options', options);
+  onlyKeys('options', o, ['m', 'logitScale']);
+  const m = opt(o, 'm', 32, (n, v) => integer(n, v, 1));
+  const logitScale = opt(o, 'logitScale', 100, (n, v) => number(n, v, 0));
+  return call(() => native().kernels.knownPrototypes(clipSegments, text, { m, logitScale }));
+}
+
+/** The FIFO memory bank of the last `batches` batches' segment embeddings (negatives of L_t). */
+export class MemoryBank {
+  private readonly handle: BankHandle;
+  private dim = -1;
+
+  constructor(readonly batches = 2) {
+    integer('batches', batches, 0);
+    this.handle = native().kernels.bankCreate(batches);
+  }
+
+  /** Stores one batch's segment embeddings [P,D] (copied), dropping the oldest beyond `batches`. */
+  push(segments: Tensor<'float32'>): void {
+    const dims = checkTensor('segments', segments, { dtype: 'float32', shape: ['P', 'D'] }, this.dim < 0 ? {} : { D: this.dim });
+    native().kernels.bankPush(this.handle, segments);
+    this.dim = dims.D;
+  }
+
+  /** Every stored row, oldest batch first: [M,D] (M = 0 when empty). */
+  all(dim = this.dim < 0 ? 0 : this.dim): Tensor<'float32'> {
+    return native().kernels.bankAll(this.handle, dim);
+  }
 }

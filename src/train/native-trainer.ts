@@ -83,7 +83,7 @@ export class NativeTrainer {
         if (!Array.isArray(v) || v.length !== 2) throw checkTensorError(`Expected [gy, gx] for ${n}`);
         return [integer(`${n}[0]`, v[0], 1, 64), integer(`${n}[1]`, v[1], 1, 64)];
       }),
-      kmeansIterations: opt(o, 'kmeansIterations', 10, (n, v) => integer(n, v, 1, 1000)),
+      kmeansIterations: opt(o, 'kmeansIterations', 10, (n, v) => integer(n, v, 0, 1000)),
       locationWeight: opt(o, 'locationWeight', 1, pos),
       kappa: opt(o, 'kappa', 10, (n, v) => number(n, v, 1e-6, 1e4)),
       bankBatches: opt(o, 'bankBatches', 2, (n, v) => integer(n, v, 0, 1000)),

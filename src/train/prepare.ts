@@ -10,9 +10,9 @@ import type { Sample } from '../data/views';
 import { loadImage, type RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
 import { resizeExact, resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
-import { segmentMeans, sphericalKMeans } from '../kernels';
+import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
-import { knownPrototypes, unknownPrototypes } from '../world/prototypes';
+import { unknownPrototypes } from './prototypes';
 import { makeRng } from '../world/rng';
 
 export interface Prepared {
@@ -117,8 +117,8 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     off += s.length;
   }
   const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
-  const known = knownPrototypes(all, S, knownText, o.topM);
-  const unknown = unknownPrototypes(all, S, E, o.unknown, makeRng(o.seed + 1));
+  const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, knownText, { m: o.topM });
+  const unknown = unknownPrototypes(all, S, E, o.unknown, makeRng(o.seed + 1), log);
   log(`prototypes from ${S} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
   return { samples, known, unknown, knownText, clipSegments: S };
 }

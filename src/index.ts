@@ -1,7 +1,7 @@
 // The public API of clips4. One export line per capability.
 export { ErrorCodes, type ErrorCode, type Clips4Error } from './errors';
 export { type Tensor, type Dtype, checkTensor, zeros, tensor, float32, toFloat32 } from './tensor';
-export { resolveDevice, setThreads, getThreads, versions, doctor, type Device } from './runtime';
+export { resolveDevice, setThreads, getThreads, cpuCache, emptyCpuCache, versions, doctor, type Device } from './runtime';
 export * as safetensors from './safetensors';
 export * from './image';
 export { matmul } from './ops';

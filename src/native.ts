@@ -29,6 +29,9 @@ export interface RuntimeBinding {
   checkDevice(device: string): string;
   matmul(a: Tensor, b: Tensor, options?: { device?: string }): Promise<Tensor<'float32'>>;
   sgemm(options: { n: number; iterations: number; device?: string }): Promise<{ seconds: number; gflops: number }>;
+  /** The caching CPU allocator (native/src/cpu_cache.cc): free large blocks kept for reuse. */
+  cpuCache(): { enabled: boolean; cachedBytes: number; hits: number; misses: number };
+  emptyCpuCache(): void;
 }
 
 export interface SegmentBinding {

@@ -22,6 +22,19 @@ export function getThreads(): number {
   return native().runtime.getNumThreads();
 }
 
+/**
+ * The caching CPU allocator's state: freed tensor blocks of 1 MiB and more are kept (up to
+ * CLIPS4_CPU_CACHE_MB, default 4096; 0 turns the cache off) and handed out again for the same size.
+ */
+export function cpuCache(): { enabled: boolean; cachedBytes: number; hits: number; misses: number } {
+  return native().runtime.cpuCache();
+}
+
+/** Returns the cached free blocks to the system (tensors in use are not affected). */
+export function emptyCpuCache(): void {
+  native().runtime.emptyCpuCache();
+}
+
 export function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }

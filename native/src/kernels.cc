@@ -18,18 +18,22 @@ at::Tensor NearestResize(const at::Tensor& map, int64_t h, int64_t w) {
   return at::upsample_nearest2d(f, {h, w}).squeeze(1).to(map.scalar_type());
 }
 
-at::Tensor ClusterMeans(const at::Tensor& x, const at::Tensor& labels, int64_t K) {
-  // The M-step as a GEMM with a (weighted) one-hot matrix: on CPU ATen's index_add_ adds row by
-  // row and is several times slower at these sizes; on a GPU either is cheap.
-  auto weight = (labels >= 0).to(x.scalar_type());
-  return L2Normalize(at::bmm(OneHotRows(labels, weight, K), x), 2);
-}
+namespace {
 
+// [V,N] labels (−1 = none) and weights → [V,K,N]: weight[v,n] at row labels[v,n], zero elsewhere
+// (row K, dropped, takes the ignored).
 at::Tensor OneHotRows(const at::Tensor& labels, const at::Tensor& weight, int64_t K) {
-  // [V,N] labels (−1 = none) → [V,K,N] with weight[v,n] at (v, label, n); row K takes the ignored.
   const int64_t V = labels.size(0), N = labels.size(1);
   auto l = at::where(labels >= 0, labels, at::full({}, K, labels.options()));
   return at::zeros({V, K + 1, N}, weight.options()).scatter_(1, l.unsqueeze(1), weight.unsqueeze(1)).narrow(1, 0, K);
+}
+
+}  // namespace
+
+at::Tensor ClusterMeans(const at::Tensor& x, const at::Tensor& labels, int64_t K) {
+  // One GEMM with the one-hot matrix: a single call per batch, used for the returned centroids.
+  auto weight = (labels >= 0).to(x.scalar_type());
+  return L2Normalize(at::bmm(OneHotRows(labels, weight, K), x), 2);
 }
 
 namespace {

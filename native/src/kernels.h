@@ -13,9 +13,9 @@ struct KMeansOptions {
   double locationWeight = 1.0;
 };
 
-// How k-means runs: every view in one set of batched ops with a scatter M-step (what the trainer
-// uses), or the per-image loop of the reference code (SegSort/HSG: per image, mm E-step and
-// scatter_add M-step), kept as the benchmark's baseline and as a second reference in the tests.
+// How k-means runs: batched ops with an embedding_bag M-step (what the trainer uses; see
+// KMeansLabels in kernels.cc), or the per-image loop of the reference code (SegSort/HSG: per image,
+// mm E-step and scatter_add M-step), kept as the benchmark's baseline and a second test reference.
 enum class KMeansImpl { kBatched, kPerImage };
 
 // [V,H,W] integer map → [V,h,w] by nearest neighbour.
@@ -26,8 +26,6 @@ at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const K
                         KMeansImpl impl = KMeansImpl::kBatched);
 // Normalised mean of rows x [V,N,C] per label l [V,N] (−1 = none) → [V,K,C]; empty clusters are zero.
 at::Tensor ClusterMeans(const at::Tensor& x, const at::Tensor& labels, int64_t K);
-// [V,N] labels (−1 = none) and weights → [V,K,N]: weight[v,n] at row labels[v,n], zero elsewhere.
-at::Tensor OneHotRows(const at::Tensor& labels, const at::Tensor& weight, int64_t K);
 // One segment per (view, cluster, region) present: global ids 0..count−1 in [V,H,W], −1 kept.
 at::Tensor SplitSegments(const at::Tensor& labels, const at::Tensor& regions, int64_t& count);
 // L2-normalised mean of features [V,C,H,W] per segment → [count, C] (differentiable).

@@ -198,7 +198,6 @@ struct BankHandle {
   static constexpr napi_type_tag kTag = {0x6b3f1c2e9a4d4b17, 0x8e21c0d5f7a96b33};
   explicit BankHandle(int64_t batches) : bank(batches) {}
   kernels::MemoryBank bank;
-  int64_t dim = -1;
 };
 
 Napi::Value BankCreate(const Napi::CallbackInfo& info) {
@@ -212,7 +211,6 @@ Napi::Value BankPush(const Napi::CallbackInfo& info) {
     auto h = UnwrapHandle<BankHandle>(info[0], "bank");
     at::Tensor segments = TensorFromJs(info[1], "segments");
     h->bank.Push(segments);
-    h->dim = segments.size(1);
     return info.Env().Undefined();
   });
 }
@@ -220,8 +218,9 @@ Napi::Value BankPush(const Napi::CallbackInfo& info) {
 Napi::Value BankAll(const Napi::CallbackInfo& info) {
   return Guarded(info, "kernels.bankAll", [&]() -> Napi::Value {
     auto h = UnwrapHandle<BankHandle>(info[0], "bank");
+    // The width of an empty bank is the caller's (stored rows carry their own).
     auto dim = static_cast<int64_t>(info[1].As<Napi::Number>().Int64Value());
-    return TensorToJs(info.Env(), PrepareForJs(h->bank.All(h->dim < 0 ? dim : h->dim, at::TensorOptions().dtype(at::kFloat))));
+    return TensorToJs(info.Env(), PrepareForJs(h->bank.All(dim, at::TensorOptions().dtype(at::kFloat))));
   });
 }
 

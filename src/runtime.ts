@@ -23,7 +23,7 @@ export function getThreads(): number {
 }
 
 /**
- * The caching CPU allocator's state: freed tensor blocks of 1 MiB and more are kept (up to
+ * The caching CPU allocator's state: freed tensor blocks of 256 KiB and more are kept (up to
  * CLIPS4_CPU_CACHE_MB, default 4096; 0 turns the cache off) and handed out again for the same size.
  */
 export function cpuCache(): { enabled: boolean; cachedBytes: number; hits: number; misses: number } {

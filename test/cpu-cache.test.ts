@@ -16,7 +16,7 @@ function naive(a: Float32Array, b: Float32Array, m: number, k: number, n: number
 
 test.serial('repeated large products reuse cached blocks and stay exact', async (t) => {
   t.true(cpuCache().enabled);
-  // 600 x 500 float32 = 1.2 MB per tensor: above the 1 MiB caching floor.
+  // 600 x 500 float32 = 1.2 MB per tensor: above the 256 KiB caching floor.
   const [m, k, n] = [600, 40, 500];
   const a = zeros('float32', [m, k]);
   const b = zeros('float32', [k, n]);

@@ -71,6 +71,61 @@ test('spherical k-means equals a naive per-image reference', async (t) => {
   t.is((await kernels.sphericalKMeans(emb, { grid: [3, 2], iterations: 2, ignore })).labels.data[5], -1);
 });
 
+// Piecewise-constant embeddings (a few random directions in vertical bands) plus a little noise:
+// k-means settles within a few iterations, so the batched kernel's early stop is exercised.
+function banded(shape: number[], seed: number, noise: number): Tensor<'float32'> {
+  const [B, D, H, W] = shape;
+  const r = rng(seed);
+  const t = zeros('float32', shape);
+  for (let b = 0; b < B; b++) {
+    const dirs = Array.from({ length: 3 }, () => Array.from({ length: D }, () => r() * 2 - 1));
+    for (let d = 0; d < D; d++) {
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) t.data[((b * D + d) * H + y) * W + x] = dirs[Math.floor((x * 3) / W)][d] + noise * (r() * 2 - 1);
+    }
+  }
+  return t;
+}
+
+test('spherical k-means on embeddings that converge early equals the naive reference', async (t) => {
+  const emb = banded([2, 6, 9, 12], 3, 0.2);
+  for (const iterations of [1, 3, 15]) {
+    const r = await kernels.sphericalKMeans(emb, { grid: [2, 3], iterations, locationWeight: 1 });
+    t.deepEqual(Array.from(r.labels.data), Array.from(naiveKMeans(emb, 2, 3, iterations, 1)), `${iterations} iterations`);
+  }
+});
+
+test('batched k-means over several CPU chunks equals the per-image loop', async (t) => {
+  // 20 views of 64 × 64 × 64 floats (1 MiB each) span two of the kernel's 16 MiB chunks.
+  const emb = randn([20, 64, 64, 64], 9);
+  const o = { grid: [6, 6] as [number, number], iterations: 8, locationWeight: 2 };
+  const batched = await kernels.sphericalKMeans(emb, o);
+  const loop = await kernels.sphericalKMeans(emb, { ...o, impl: 'perImage' });
+  const differ = batched.labels.data.filter((l, i) => l !== loop.labels.data[i]).length;
+  t.is(differ, 0, `${differ} of ${batched.labels.data.length} labels differ`);
+});
+
+test('k-means centroids are the normalised mean embedding of each final cluster, in both implementations', async (t) => {
+  const emb = randn([3, 6, 8, 9], 21);
+  const ignore = zeros('uint8', [3, 8, 9]);
+  for (let i = 0; i < ignore.data.length; i += 5) ignore.data[i] = 1;
+  const [B, D, H, W] = emb.shape;
+  for (const impl of ['batched', 'perImage'] as const) {
+    const r = await kernels.sphericalKMeans(emb, { grid: [2, 2], iterations: 3, ignore, impl });
+    t.deepEqual(r.centroids.shape, [B, 4, D]);
+    for (let b = 0; b < B; b++) {
+      for (let k = 0; k < 4; k++) {
+        const sum = new Array(D).fill(0);
+        for (let p = 0; p < H * W; p++) {
+          if (r.labels.data[b * H * W + p] !== k) continue;
+          for (let d = 0; d < D; d++) sum[d] += emb.data[(b * D + d) * H * W + p];
+        }
+        const norm = Math.hypot(...sum) || 1;
+        for (let d = 0; d < D; d++) t.true(Math.abs(r.centroids.data[(b * 4 + k) * D + d] - sum[d] / norm) < 1e-5, `${impl} ${b} ${k} ${d}`);
+      }
+    }
+  }
+});
+
 test('splitByRegion and segmentMeans', async (t) => {
   const labels: Tensor<'int32'> = { dtype: 'int32', shape: [2, 2, 3], data: new Int32Array([0, 0, 1, 1, 1, 1, 0, 0, 0, -1, 0, 0]) };
   const regions: Tensor<'int32'> = { dtype: 'int32', shape: [2, 2, 3], data: new Int32Array([0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1]) };

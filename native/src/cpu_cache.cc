@@ -5,8 +5,9 @@
 // A ViT-B/16 at 448² allocates attention maps of 30 MiB per image per layer: at batch 1 they stay
 // on the heap, at batch 2 (59 MiB) every one goes through mmap and the forward pass measured 2.5x
 // slower per image, most of it system time; inference and training loops repeat the same shapes,
-// so freed blocks are kept and handed out again. Blocks under 1 MiB go straight to c10's own
-// allocation. The cache holds at most CLIPS4_CPU_CACHE_MB (default 4096) MiB of free blocks;
+// so freed blocks are kept and handed out again. Blocks under 256 KiB go straight to c10's own
+// allocation (k-means' ~1 MB score maps, one per iteration, were still page-faulted with a 1 MiB
+// floor). The cache holds at most CLIPS4_CPU_CACHE_MB (default 4096) MiB of free blocks;
 // CLIPS4_CPU_CACHE_MB=0 leaves ATen's allocator in place.
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +24,7 @@
 namespace clips4 {
 namespace {
 
-constexpr size_t kMinCached = size_t(1) << 20;  // smaller blocks are not cached
+constexpr size_t kMinCached = size_t(256) << 10;  // smaller blocks are not cached
 constexpr size_t kGranule = size_t(1) << 16;    // sizes are rounded up to 64 KiB
 
 class CachingCpuAllocator final : public c10::Allocator {

@@ -20,29 +20,30 @@ at::Tensor NearestResize(const at::Tensor& map, int64_t h, int64_t w) {
 
 namespace {
 
-// [V,N] labels (−1 = none) and weights → [V,K,N]: weight[v,n] at row labels[v,n], zero elsewhere
-// (row K, dropped, takes the ignored).
-at::Tensor OneHotRows(const at::Tensor& labels, const at::Tensor& weight, int64_t K) {
-  const int64_t V = labels.size(0), N = labels.size(1);
-  auto l = at::where(labels >= 0, labels, at::full({}, K, labels.options()));
-  return at::zeros({V, K + 1, N}, weight.options()).scatter_(1, l.unsqueeze(1), weight.unsqueeze(1)).narrow(1, 0, K);
-}
-
-}  // namespace
-
-at::Tensor ClusterMeans(const at::Tensor& x, const at::Tensor& labels, int64_t K) {
-  // One GEMM with the one-hot matrix: a single call per batch, used for the returned centroids.
-  auto weight = (labels >= 0).to(x.scalar_type());
-  return L2Normalize(at::bmm(OneHotRows(labels, weight, K), x), 2);
-}
-
-namespace {
-
 // Initial labels from a regular gy × gx grid: [HW].
 at::Tensor GridLabels(int64_t H, int64_t W, const KMeansOptions& c, const at::TensorOptions& opts) {
   auto gy = at::div(at::arange(H, opts.dtype(at::kLong)) * c.gridY, H, "floor");
   auto gx = at::div(at::arange(W, opts.dtype(at::kLong)) * c.gridX, W, "floor");
   return (gy.view({H, 1}) * c.gridX + gx.view({1, W})).flatten();
+}
+
+// The E-step's [N, cols] × [cols, K] product has only K = 36 columns: OpenBLAS packs the whole
+// [N, cols] operand for those few columns (~40–70 GFLOP/s here), while oneDNN's inner product
+// runs it at ~200 GFLOP/s (2 cores, measured). The rows are converted to oneDNN's tensor once per
+// chunk and reused by every iteration. Other devices and builds without oneDNN use bmm.
+bool UseOneDnnEStep(const at::Tensor& x) {
+  return x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN();
+}
+
+// Scores [n,N,K] of rows x [n,N,cols] against centroids [n,K,cols]; xOneDnn holds x's views as
+// oneDNN tensors when UseOneDnnEStep(x).
+at::Tensor EStepScores(const at::Tensor& x, const std::vector<at::Tensor>& xOneDnn, const at::Tensor& centroids) {
+  if (xOneDnn.empty()) return at::bmm(x, centroids.transpose(1, 2));
+  std::vector<at::Tensor> scores;
+  for (size_t v = 0; v < xOneDnn.size(); ++v) {
+    scores.push_back(at::mkldnn_linear(xOneDnn[v], centroids[v].contiguous()).to_dense());
+  }
+  return at::stack(scores, 0);
 }
 
 }  // namespace
@@ -51,9 +52,10 @@ at::Tensor GridLabels(int64_t H, int64_t W, const KMeansOptions& c, const at::Te
 // The rows [e_p, loc_p] are not normalised: the E-step's argmax_k cos(f_p, c_k) does not change when
 // f_p is scaled, and the M-step takes f_p's unit length as a weight 1/‖[e_p, loc_p]‖ in embedding_bag,
 // so each iteration is one GEMM (E) and one O(N·D) weighted segment sum (M) per view. Measured on
-// 2 CPU cores at B=16, 84², D=512: ~2x the reference per-image loop; the 36-column E-step GEMM runs
-// at ~42 GFLOP/s in OpenBLAS and is ~70% of the time.
-at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const KMeansOptions& c, KMeansImpl impl) {
+// 2 CPU cores at B=16, 84², D=512: ~2x the reference per-image loop with the E-step in OpenBLAS
+// (~70% of the time), 3.3–4.6x with it in oneDNN.
+at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const KMeansOptions& c, KMeansImpl impl,
+                        at::Tensor* centroidsOut) {
   const int64_t V = emb.size(0), D = emb.size(1), H = emb.size(2), W = emb.size(3), N = H * W;
   const int64_t K = c.gridY * c.gridX;
   auto opts = emb.options();
@@ -73,7 +75,7 @@ at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const K
     const int64_t bytesPerView = D * N * static_cast<int64_t>(emb.element_size());
     constexpr int64_t kCpuChunkBytes = int64_t(16) << 20;
     const int64_t chunk = emb.is_cpu() ? std::max<int64_t>(1, kCpuChunkBytes / bytesPerView) : V;
-    std::vector<at::Tensor> parts;
+    std::vector<at::Tensor> parts, centroidParts;
     for (int64_t v0 = 0; v0 < V; v0 += chunk) {
       const int64_t n = std::min(chunk, V - v0);
       // Pixels as rows [e_p, loc_p] (one transposing copy per chunk), weights 1/‖[e_p, loc_p]‖.
@@ -84,39 +86,56 @@ at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const K
       auto ig = ignored.narrow(0, v0, n);
       auto weight = at::where(ig, at::zeros({}, opts), x.square().sum(2).rsqrt()).flatten();
       auto rows = x.view({n * N, cols});
+      std::vector<at::Tensor> xOneDnn;
+      if (UseOneDnnEStep(x)) {
+        for (int64_t v = 0; v < n; ++v) xOneDnn.push_back(x[v].to_mkldnn());
+      }
       auto slotBase = at::arange(n, init.options()).view({n, 1}) * (K + 1);
-      auto l = at::where(ig, none, init.unsqueeze(0).expand({n, N}));
-      for (int64_t it = 0; it < c.iterations; ++it) {
-        // M-step: rows grouped by (view, cluster) (slot K of a view takes its ignored pixels) and
-        // summed with their weights by embedding_bag: O(N·D), where a one-hot GEMM is O(N·K·D).
+      // Rows grouped by (view, cluster) (slot K of a view takes its ignored pixels) and summed with
+      // weights w by embedding_bag: O(N·D), where a one-hot GEMM is O(N·K·D). → [n,K,cols]
+      auto clusterSums = [&](const at::Tensor& l, const at::Tensor& w) {
         auto slot = (at::where(l >= 0, l, at::full({}, K, l.options())) + slotBase).flatten();
         auto order = slot.argsort();
         auto counts = at::bincount(slot, {}, n * (K + 1));
         auto offsets = at::cat({at::zeros({1}, counts.options()), counts.cumsum(0).narrow(0, 0, n * (K + 1) - 1)});
-        auto sums = std::get<0>(at::embedding_bag(rows, order, offsets, false, /*sum*/ 0, false, weight.index_select(0, order)));
-        auto centroids = L2Normalize(sums.view({n, K + 1, cols}).narrow(1, 0, K), 2);  // [n,K,cols]
-        // E-step: argmax over the contiguous cluster axis of [n,N,K].
-        l = at::where(ig, none, at::bmm(x, centroids.transpose(1, 2)).argmax(2));
+        auto sums = std::get<0>(at::embedding_bag(rows, order, offsets, false, /*sum*/ 0, false, w.index_select(0, order)));
+        return sums.view({n, K + 1, cols}).narrow(1, 0, K);
+      };
+      auto l = at::where(ig, none, init.unsqueeze(0).expand({n, N}));
+      for (int64_t it = 0; it < c.iterations; ++it) {
+        auto centroids = L2Normalize(clusterSums(l, weight), 2);  // M-step
+        // E-step: the best cluster along the contiguous cluster axis of [n,N,K] (max's indices
+        // measured ~2x faster than argmax there).
+        auto next = at::where(ig, none, std::get<1>(EStepScores(x, xOneDnn, centroids).max(2)));
+        // Unchanged labels give unchanged centroids, so every later iteration would repeat this one.
+        const bool converged = at::equal(next, l);
+        l = next;
+        if (converged) break;
       }
+      // The returned centroids: normalised plain means of the embeddings (the rows' first D columns).
+      if (centroidsOut) centroidParts.push_back(L2Normalize(clusterSums(l, ig.logical_not().flatten().to(opts.dtype())).narrow(2, 0, D), 2));
       parts.push_back(l);
     }
     labels = parts.size() == 1 ? parts[0] : at::cat(parts, 0);
+    if (centroidsOut) *centroidsOut = centroidParts.size() == 1 ? centroidParts[0] : at::cat(centroidParts, 0);
   } else {
     // The reference code's loop: one image at a time on the normalised features, M-step by
     // scatter_add over expanded labels, E-step by mm.
     auto feats = L2Normalize(at::cat({e, loc}, 1), 1).transpose(1, 2);  // [V,N,D+2]
-    std::vector<at::Tensor> out;
+    auto clusterMeans = [&](const at::Tensor& rows, const at::Tensor& l) {
+      return L2Normalize(at::zeros({K, rows.size(1)}, rows.options()).scatter_add_(0, l.unsqueeze(1).expand_as(rows), rows), 1);
+    };
+    std::vector<at::Tensor> out, centroids;
     for (int64_t v = 0; v < V; ++v) {
       auto keep = ignored[v].logical_not();
       auto fv = feats[v].index({keep});
       auto l = init.index({keep});
-      for (int64_t it = 0; it < c.iterations; ++it) {
-        auto sums = at::zeros({K, fv.size(1)}, fv.options()).scatter_add_(0, l.unsqueeze(1).expand_as(fv), fv);
-        l = at::mm(fv, L2Normalize(sums, 1).t()).argmax(1);
-      }
+      for (int64_t it = 0; it < c.iterations; ++it) l = at::mm(fv, clusterMeans(fv, l).t()).argmax(1);
       out.push_back(at::full({N}, -1, init.options()).index_put_({keep}, l));
+      if (centroidsOut) centroids.push_back(clusterMeans(e[v].t().index({keep}), l));
     }
     labels = at::stack(out, 0);
+    if (centroidsOut) *centroidsOut = at::stack(centroids, 0);
   }
   return labels.view({V, H, W});
 }

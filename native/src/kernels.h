@@ -22,10 +22,10 @@ enum class KMeansImpl { kBatched, kPerImage };
 at::Tensor NearestResize(const at::Tensor& map, int64_t h, int64_t w);
 // Spherical k-means of emb [V,D,H,W] with (y,x) ∈ [−0.5,0.5]·locationWeight appended and
 // renormalised; grid initialisation; ignore [V,H,W] (nonzero = ignored) → labels int64 [V,H,W], −1 ignored.
+// With centroidsOut, also the normalised mean embedding of each final cluster → [V,K,D] (empty
+// clusters are zero).
 at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const KMeansOptions& options,
-                        KMeansImpl impl = KMeansImpl::kBatched);
-// Normalised mean of rows x [V,N,C] per label l [V,N] (−1 = none) → [V,K,C]; empty clusters are zero.
-at::Tensor ClusterMeans(const at::Tensor& x, const at::Tensor& labels, int64_t K);
+                        KMeansImpl impl = KMeansImpl::kBatched, at::Tensor* centroidsOut = nullptr);
 // One segment per (view, cluster, region) present: global ids 0..count−1 in [V,H,W], −1 kept.
 at::Tensor SplitSegments(const at::Tensor& labels, const at::Tensor& regions, int64_t& count);
 // L2-normalised mean of features [V,C,H,W] per segment → [count, C] (differentiable).

@@ -29,9 +29,8 @@ Napi::Value SphericalKMeans(const Napi::CallbackInfo& info) {
       auto dev = ParseDevice(device);
       auto e = emb.to(dev);
       auto ig = ignore.defined() ? ignore.to(dev) : at::zeros({e.size(0), e.size(2), e.size(3)}, e.options().dtype(at::kByte));
-      auto labels = kernels::KMeansLabels(e, ig, k, impl);
-      // Centroids in the embedding space: normalised mean of each cluster's embeddings.
-      auto centroids = kernels::ClusterMeans(e.flatten(2).transpose(1, 2), labels.flatten(1), k.gridY * k.gridX);
+      at::Tensor centroids;
+      auto labels = kernels::KMeansLabels(e, ig, k, impl, &centroids);
       at::Tensor lo = PrepareForJs(labels.to(at::kInt)), co = PrepareForJs(centroids.to(at::kFloat));
       return [lo, co](Napi::Env env) -> Napi::Value {
         Napi::Object r = Napi::Object::New(env);

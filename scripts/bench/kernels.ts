@@ -40,11 +40,16 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
   for (const side of [42, 84]) {
     const emb = random([16, 512, side, side]);
     const opts = { grid: [6, 6] as [number, number], iterations: 10 };
-    await sphericalKMeans(random([2, 512, side, side]), opts);
+    // Best of two runs each: the first call at a new size also pays for growing the CPU block
+    // cache (page faults on fresh memory), which neither implementation would pay in a training loop.
     const time = async (f: () => Promise<unknown>) => {
-      const t0 = performance.now();
-      await f();
-      return (performance.now() - t0) / 1000;
+      let best = Infinity;
+      for (let rep = 0; rep < 2; rep++) {
+        const t0 = performance.now();
+        await f();
+        best = Math.min(best, (performance.now() - t0) / 1000);
+      }
+      return best;
     };
     const batched = await time(() => sphericalKMeans(emb, opts));
     const loop = await time(() => sphericalKMeans(emb, { ...opts, impl: 'perImage' }));

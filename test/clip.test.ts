@@ -260,3 +260,26 @@ fixtureTest('the Hugging Face tokenizer files (vocab.json + merges.txt) give the
   const bad = cases.cases.filter((c) => JSON.stringify(Array.from(tokenize([c.text], { vocab: hf }).data, Number)) !== JSON.stringify(c.ids));
   t.is(bad.length, 0, bad.slice(0, 3).map((c) => c.text).join(' | '));
 });
+
+test('inference after a training step uses the updated weights', async (t) => {
+  const words = ['red', 'green', 'blue', 'square'];
+  const clip = await Clip.create({ kind: 'vit', embedDim: 16, imageResolution: 32, visionWidth: 64, visionLayers: 2, patchSize: 8, contextLength: 8, textWidth: 32, textLayers: 1 }, new WordTokenizer(words), { seed: 3 });
+  const images: Tensor<'float32'> = { dtype: 'float32', shape: [4, 3, 32, 32], data: new Float32Array(4 * 3 * 32 * 32).map((_, i) => Math.sin(i * 0.37)) };
+  const before = await clip.encodeImage(images);
+  await clip.trainStep(images, clip.tokenize(words), { lr: 0.05 });
+  const after = await clip.encodeImage(images);
+  const file = path.join(dir, 'stepped.safetensors');
+  await clip.save(file);
+  const reloaded = await Clip.load(file, { openaiRounding: false, vocab: new WordTokenizer(words) });
+  const fresh = await reloaded.encodeImage(images);
+  const maxDiff = (a: Tensor<'float32'>, b: Tensor<'float32'>) => a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i])), 0);
+  t.true(maxDiff(before, after) > 1e-3, 'the step changed the image embeddings');
+  t.true(maxDiff(after, fresh) < 1e-5, `after the step vs a model loaded from the stepped weights: ${maxDiff(after, fresh)}`);
+});
+
+test('Clip.create rejects a vision width without attention heads instead of crashing', async (t) => {
+  const tok = new WordTokenizer(['a']);
+  await t.throwsAsync(Clip.create({ kind: 'vit', visionWidth: 32, imageResolution: 32, patchSize: 8, visionLayers: 1, textWidth: 32, textLayers: 1, contextLength: 4, embedDim: 8 }, tok), { message: /at least 64.*config\.visionWidth but received number 32/ });
+  await t.throwsAsync(Clip.create({ kind: 'resnet', visionWidth: 1, resnetLayers: [1, 1, 1, 1], imageResolution: 64, textWidth: 32, textLayers: 1, contextLength: 4, embedDim: 8 }, tok), { message: /config\.visionWidth/ });
+});
+

@@ -3,7 +3,7 @@
 // per-patch features (MaskCLIP and the training-free variants).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clips4Error, ErrorCodes } from '../errors';
+import { clips4Error, ErrorCodes, invalidParameter } from '../errors';
 import { call, native, type Handle } from '../native';
 import * as safetensors from '../safetensors';
 import { checkTensor, type Tensor } from '../tensor';
@@ -106,6 +106,16 @@ export class Clip {
   static async create(config: Partial<ClipInfo> & { kind: 'vit' | 'resnet' }, tokenizer: Tokenizer, options: { device?: string; seed?: number } = {}): Promise<Clip> {
     const device = resolveDevice('options.device', options.device ?? 'cpu');
     const seed = integer('options.seed', options.seed ?? 0, 0);
+    // Head counts follow OpenAI's build_model: a ViT has ⌊visionWidth / 64⌋ heads over visionWidth
+    // channels, a ResNet's attention pool ⌊visionWidth / 2⌋ over 32 · visionWidth. No heads, or
+    // heads that do not divide the channels, would fail deep in the native forward pass.
+    if (config.visionWidth !== undefined) {
+      const w = integer('config.visionWidth', config.visionWidth, 1);
+      const [heads, channels] = config.kind === 'vit' ? [Math.floor(w / 64), w] : [Math.floor(w / 2), 32 * w];
+      if (heads < 1 || channels % heads !== 0) {
+        throw invalidParameter('config.visionWidth', config.kind === 'vit' ? 'a ViT width of at least 64 that its ⌊width / 64⌋ heads divide (e.g. 64, 128, 768)' : 'a ResNet width of at least 2 (e.g. 64)', w);
+      }
+    }
     const { handle, info } = await call(() => native().clip.create({ ...config, vocabSize: tokenizer.vocabSize }, { device, seed }));
     return new Clip(handle, info, tokenizer, `created:${seed}:${Date.now()}`);
   }

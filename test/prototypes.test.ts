@@ -1,6 +1,7 @@
 // Unknown-prototype initialisation: distinct training segments, normalised, seeded.
 import test from 'ava';
-import { unknownPrototypes } from '../src/train/prototypes';
+import { coincidingPrototypes, unknownPrototypes } from '../src/train/prototypes';
+import type { Tensor } from '../src/tensor';
 import { makeRng } from '../src/world/rng';
 
 // Segment s is the vector with 2·(s+1) at position s (E = S): its normalised row tells s back.
@@ -32,4 +33,19 @@ test('fewer segments than prototypes: every segment is used before any repeats, 
   t.is(messages.length, 1);
   t.regex(messages[0], /only 3 CLIP segments for 7 unknown prototypes: 4 of them repeat/);
   t.deepEqual(unknownPrototypes(segments(3), 3, 3, 0, makeRng(1)).shape, [0, 3]);
+});
+
+test('coinciding known prototypes are grouped by name, near-but-distinct ones are not', (t) => {
+  const E = 4;
+  // a, c equal up to scale; b equal to d up to a 1e-8 wobble; e close to a but clearly distinct.
+  const rows = [
+    [1, 2, 3, 4],
+    [0, 1, 0, 0],
+    [2, 4, 6, 8],
+    [0, 1, 1e-8, 0],
+    [1, 2, 3, 4.2],
+  ];
+  const known: Tensor<'float32'> = { dtype: 'float32', shape: [rows.length, E], data: Float32Array.from(rows.flat()) };
+  t.deepEqual(coincidingPrototypes(known, ['a', 'b', 'c', 'd', 'e']), [['a', 'c'], ['b', 'd']]);
+  t.deepEqual(coincidingPrototypes({ ...known, shape: [2, E], data: known.data.slice(0, 2 * E) }, ['a', 'b']), []);
 });

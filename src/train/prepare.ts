@@ -12,7 +12,7 @@ import { normalizeImages } from '../image/normalize';
 import { resizeExact, resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
-import { unknownPrototypes } from './prototypes';
+import { coincidingPrototypes, unknownPrototypes } from './prototypes';
 import { makeRng } from '../world/rng';
 
 export interface Prepared {
@@ -118,6 +118,9 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   }
   const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
   const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, knownText, { m: o.topM });
+  for (const g of coincidingPrototypes(known, o.knownNames)) {
+    log(`warning: known classes ${g.join(', ')} got the same prototype (the same top-${o.topM} of ${S} CLIP segments), so the semantic loss cannot tell them apart; use more training images or a smaller prototypes.topM`);
+  }
   const unknown = unknownPrototypes(all, S, E, o.unknown, makeRng(o.seed + 1), log);
   log(`prototypes from ${S} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
   return { samples, known, unknown, knownText, clipSegments: S };

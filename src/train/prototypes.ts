@@ -30,3 +30,30 @@ export function unknownPrototypes(segments: Float32Array, S: number, E: number, 
   }
   return out;
 }
+
+/**
+ * Groups of known classes whose prototypes [K,E] coincide (cosine ≥ 1 − 1e-6, i.e. the same
+ * top-m CLIP segments up to summation order): their pseudo-labels tie on every segment, so L_s
+ * cannot tell them apart. Happens with few training images and many classes. → lists of names.
+ */
+export function coincidingPrototypes(known: Tensor<'float32'>, names: readonly string[]): string[][] {
+  const [K, E] = known.shape;
+  const unit = Array.from({ length: K }, (_, k) => {
+    const row = known.data.subarray(k * E, (k + 1) * E);
+    const n = Math.hypot(...row) || 1;
+    return Array.from(row, (v) => v / n);
+  });
+  const group = new Array<number>(K).fill(-1);
+  const groups: string[][] = [];
+  for (let i = 0; i < K; i++) {
+    if (group[i] >= 0) continue;
+    const members = [i];
+    for (let j = i + 1; j < K; j++) {
+      if (group[j] < 0 && unit[i].reduce((a, v, e) => a + v * unit[j][e], 0) >= 1 - 1e-6) members.push(j);
+    }
+    if (members.length < 2) continue;
+    for (const m of members) group[m] = groups.length;
+    groups.push(members.map((m) => names[m] ?? `#${m}`));
+  }
+  return groups;
+}

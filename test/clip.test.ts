@@ -283,3 +283,18 @@ test('Clip.create rejects a vision width without attention heads instead of cras
   await t.throwsAsync(Clip.create({ kind: 'resnet', visionWidth: 1, resnetLayers: [1, 1, 1, 1], imageResolution: 64, textWidth: 32, textLayers: 1, contextLength: 4, embedDim: 8 }, tok), { message: /config\.visionWidth/ });
 });
 
+
+test('CLIPS4_ONEDNN=0 (CLIP products in at::linear / at::matmul) gives the same dense features as the oneDNN path', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { denseTestInput, DENSE_TEST_CONFIG } = await import('./helpers/clip-features');
+  const clip = await Clip.create(DENSE_TEST_CONFIG, new WordTokenizer(['a']), { seed: 7 });
+  const ours = await clip.denseFeatures(denseTestInput());
+  const file = path.join(dir, 'features-blas.f32');
+  execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname ?? __dirname, 'helpers', 'clip-features-child.ts'), file], { env: { ...process.env, CLIPS4_ONEDNN: '0' } });
+  const buf = fs.readFileSync(file);
+  const blas = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  t.is(blas.length, ours.data.length);
+  const scale = ours.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const diff = ours.data.reduce((m, v, i) => Math.max(m, Math.abs(v - blas[i])), 0);
+  t.true(diff <= 1e-4 * scale, `max difference ${diff} (scale ${scale})`);
+});

@@ -21,11 +21,11 @@ static at::Tensor Attend(const at::Tensor& q, const at::Tensor& k, const at::Ten
   const int64_t N = q.size(0), L = q.size(1), D = q.size(2), hd = D / heads;
   auto split = [&](const at::Tensor& t) { return t.reshape({N, t.size(1), heads, hd}).transpose(1, 2); };
   auto qh = split(q), kh = split(k), vh = split(v);
-  auto w = at::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(static_cast<double>(hd));
+  auto w = MatMulNT(qh, kh) / std::sqrt(static_cast<double>(hd));
   if (mask.defined()) w = w + mask;
   w = at::softmax(w, -1);
   if (attn) *attn = w;
-  return at::matmul(w, vh).transpose(1, 2).reshape({N, L, D});
+  return MatMulNT(w, vh.transpose(-2, -1)).transpose(1, 2).reshape({N, L, D});
 }
 
 MultiheadSelfAttentionImpl::MultiheadSelfAttentionImpl(int64_t width, int64_t h) : heads(h) {
@@ -35,19 +35,26 @@ MultiheadSelfAttentionImpl::MultiheadSelfAttentionImpl(int64_t width, int64_t h)
 }
 
 std::vector<at::Tensor> MultiheadSelfAttentionImpl::qkv(const at::Tensor& x) {
-  return at::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);
+  return Linear(x, in_proj_weight, in_proj_bias, inPacked).chunk(3, -1);
+}
+
+at::Tensor MultiheadSelfAttentionImpl::project(const at::Tensor& x) {
+  return Linear(x, out_proj->weight, out_proj->bias, outPacked);
 }
 
 at::Tensor MultiheadSelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& mask) {
   auto p = qkv(x);
-  return out_proj(Attend(p[0], p[1], p[2], heads, mask));
+  return project(Attend(p[0], p[1], p[2], heads, mask));
 }
 
 MlpImpl::MlpImpl(int64_t width) {
   c_fc = register_module("c_fc", torch::nn::Linear(width, 4 * width));
   c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
 }
-at::Tensor MlpImpl::forward(const at::Tensor& x) { return c_proj(QuickGelu(c_fc(x))); }
+at::Tensor MlpImpl::forward(const at::Tensor& x) {
+  auto h = QuickGelu(Linear(x, c_fc->weight, c_fc->bias, fcPacked));
+  return Linear(h, c_proj->weight, c_proj->bias, projPacked);
+}
 
 ResidualBlockImpl::ResidualBlockImpl(int64_t width, int64_t heads) {
   ln_1 = register_module("ln_1", Ln(width));
@@ -127,7 +134,7 @@ at::Tensor VisionTransformerImpl::dense(const at::Tensor& images, DenseVariant v
   at::Tensor v;
   if (variant == DenseVariant::kMaskClip) {
     // Value path: out_proj(v) + residual + FFN (MaskCLIP).
-    v = last.attn->out_proj(p[2]);
+    v = last.attn->project(p[2]);
     v = v + x;
     v = v + last.mlp(last.ln_2(v));
   } else {
@@ -157,7 +164,7 @@ at::Tensor VisionTransformerImpl::dense(const at::Tensor& images, DenseVariant v
     }
     if (attention) *attention = a1;
     // No residual and no FFN (ClearCLIP / SCLIP / NACLIP).
-    v = last.attn->out_proj(out);
+    v = last.attn->project(out);
   }
   auto patches = v.narrow(1, 1, gh * gw);
   auto dense = at::matmul(ln_post(patches), proj);  // [N,hw,E]

@@ -11,6 +11,8 @@
 #include <napi.h>
 #include <torch/torch.h>
 
+#include "onednn_linear.h"
+
 namespace clips4 {
 
 struct ClipConfig {
@@ -30,9 +32,12 @@ struct MultiheadSelfAttentionImpl : torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask = {});  // x [N,L,D]
   // q, k, v projections of x ([N,L,D] each).
   std::vector<at::Tensor> qkv(const at::Tensor& x);
+  // The output projection (out_proj) of [N,L,D].
+  at::Tensor project(const at::Tensor& x);
   int64_t heads;
   at::Tensor in_proj_weight, in_proj_bias;
   torch::nn::Linear out_proj{nullptr};
+  std::shared_ptr<OneDnnWeight> inPacked = std::make_shared<OneDnnWeight>(), outPacked = std::make_shared<OneDnnWeight>();
 };
 TORCH_MODULE(MultiheadSelfAttention);
 
@@ -40,6 +45,7 @@ struct MlpImpl : torch::nn::Module {
   explicit MlpImpl(int64_t width);
   at::Tensor forward(const at::Tensor& x);
   torch::nn::Linear c_fc{nullptr}, c_proj{nullptr};
+  std::shared_ptr<OneDnnWeight> fcPacked = std::make_shared<OneDnnWeight>(), projPacked = std::make_shared<OneDnnWeight>();
 };
 TORCH_MODULE(Mlp);
 

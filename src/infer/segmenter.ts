@@ -20,7 +20,7 @@ export interface SegmenterOptions {
   /**
    * Micro-batching: images per native call, how long a request may wait for others, batches at
    * once. The default batch is 4 on CUDA and 1 on the CPU, where the dense forward is GEMM-bound
-   * and a batch of 4 at 448² measured 1.00–1.02x the images/s of one image at a time (npm run
+   * and a batch of 4 at 448² measured 1.11–1.13x the images/s of one image at a time (npm run
    * bench segment) while adding latency; set it to batch on the CPU anyway.
    */
   batchSize?: number;

@@ -1,0 +1,42 @@
+// Linear layers through oneDNN for CPU inference.
+//
+// Why: LibTorch's at::linear runs float32 products in the BLAS it was built with. Measured on this
+// project's 2-core machine (Debian's LibTorch 1.13 with OpenBLAS) for a ViT-B/16 at 448² (785
+// tokens): OpenBLAS 97–180 GFLOP/s, oneDNN's inner product with the weight kept as a oneDNN tensor
+// 320–350 GFLOP/s on its own, ~200–290 inside the forward pass. With the attention products too
+// (MatMulNT), `npm run bench clip` measured ViT-B/16 dense features at 448² 0.88 → 1.38 images/s
+// and at 224² 4.0 → 4.9 images/s. Autograd does not go through this path: with gradients required
+// (training, CLIP pretraining), on other devices and in builds without oneDNN, it is at::linear.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include <torch/torch.h>
+
+namespace clips4 {
+
+// A weight's oneDNN copy, made on first use and again whenever the weight is modified in place
+// (its version counter moves) or replaced (another storage). Owned by the module that owns the
+// weight, so a copy never outlives or mixes up its source; safe for concurrent forwards.
+class OneDnnWeight {
+ public:
+  at::Tensor Get(const at::Tensor& weight);
+
+ private:
+  std::mutex mutex_;
+  at::Tensor packed_;
+  const void* source_ = nullptr;
+  int64_t version_ = -1;
+};
+
+// x [..., in] · weightᵀ + bias → [..., out], as at::linear; `packed` caches the weight's oneDNN copy.
+at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                  const std::shared_ptr<OneDnnWeight>& packed);
+
+// a [..., M, K] · b[..., N, K]ᵀ → [..., M, N] (the attention products; same dispatch as Linear:
+// one oneDNN inner product per leading index, otherwise at::matmul). Keeping these in oneDNN as
+// well leaves OpenBLAS's thread pool idle, whose spinning threads otherwise compete with oneDNN's.
+at::Tensor MatMulNT(const at::Tensor& a, const at::Tensor& b);
+
+}  // namespace clips4

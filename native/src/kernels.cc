@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "errors.h"
+#include "onednn_linear.h"
 #include "tensor_ops.h"
 
 namespace clips4 {
@@ -29,20 +30,13 @@ at::Tensor GridLabels(int64_t H, int64_t W, const KMeansOptions& c, const at::Te
 
 // The E-step's [N, cols] × [cols, K] product has only K = 36 columns: OpenBLAS packs the whole
 // [N, cols] operand for those few columns (~40–70 GFLOP/s here), while oneDNN's inner product
-// runs it at ~200 GFLOP/s (2 cores, measured). The rows are converted to oneDNN's tensor once per
-// chunk and reused by every iteration. Other devices and builds without oneDNN use bmm.
-bool UseOneDnnEStep(const at::Tensor& x) {
-  return x.is_cpu() && x.scalar_type() == at::kFloat && at::hasMKLDNN();
-}
-
-// Scores [n,N,K] of rows x [n,N,cols] against centroids [n,K,cols]; xOneDnn holds x's views as
-// oneDNN tensors when UseOneDnnEStep(x).
+// runs it at ~200 GFLOP/s (2 cores, measured). On the CPU the rows are converted to oneDNN's tensor
+// once per chunk (xOneDnn, one per view) and reused by every iteration; elsewhere it is a bmm.
+// Scores [n,N,K] of rows x [n,N,cols] against centroids [n,K,cols].
 at::Tensor EStepScores(const at::Tensor& x, const std::vector<at::Tensor>& xOneDnn, const at::Tensor& centroids) {
   if (xOneDnn.empty()) return at::bmm(x, centroids.transpose(1, 2));
   std::vector<at::Tensor> scores;
-  for (size_t v = 0; v < xOneDnn.size(); ++v) {
-    scores.push_back(at::mkldnn_linear(xOneDnn[v], centroids[v].contiguous()).to_dense());
-  }
+  for (size_t v = 0; v < xOneDnn.size(); ++v) scores.push_back(OneDnnRowsTimesT(xOneDnn[v], centroids[v]));
   return at::stack(scores, 0);
 }
 
@@ -87,8 +81,8 @@ at::Tensor KMeansLabels(const at::Tensor& emb, const at::Tensor& ignore, const K
       auto weight = at::where(ig, at::zeros({}, opts), x.square().sum(2).rsqrt()).flatten();
       auto rows = x.view({n * N, cols});
       std::vector<at::Tensor> xOneDnn;
-      if (UseOneDnnEStep(x)) {
-        for (int64_t v = 0; v < n; ++v) xOneDnn.push_back(x[v].to_mkldnn());
+      if (OneDnnCanMultiply(x, x)) {
+        for (int64_t v = 0; v < n; ++v) xOneDnn.push_back(ToOneDnn(x[v]));
       }
       auto slotBase = at::arange(n, init.options()).view({n, 1}) * (K + 1);
       // Rows grouped by (view, cluster) (slot K of a view takes its ignored pixels) and summed with

@@ -9,11 +9,23 @@ at::Tensor OneDnnWeight::Get(const at::Tensor& weight) {
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t version = static_cast<int64_t>(weight._version());
   if (!packed_.defined() || source_ != weight.data_ptr() || version_ != version) {
-    packed_ = weight.contiguous().to_mkldnn();
+    packed_ = ToOneDnn(weight);
     source_ = weight.data_ptr();
     version_ = version;
   }
   return packed_;
+}
+
+bool OneDnnCanMultiply(const at::Tensor& x, const at::Tensor& w) {
+  return x.is_cpu() && w.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && at::hasMKLDNN() &&
+         x.numel() > 0 && w.numel() > 0;
+}
+
+at::Tensor ToOneDnn(const at::Tensor& t) { return t.contiguous().to_mkldnn(); }
+
+at::Tensor OneDnnRowsTimesT(const at::Tensor& rows, const at::Tensor& w, const at::Tensor& bias) {
+  auto b = bias.defined() ? c10::optional<at::Tensor>(bias.contiguous()) : c10::nullopt;
+  return at::mkldnn_linear(rows, w.is_mkldnn() ? w : w.contiguous(), b).to_dense();
 }
 
 namespace {
@@ -27,13 +39,18 @@ bool OneDnnEnabled() {
   return enabled;
 }
 
-// Whether x · wᵀ goes through oneDNN: CPU float32 inference in a build with oneDNN.
+// Whether CLIP's x · wᵀ goes through oneDNN: inference (no gradients wanted) where it can run.
 bool UseOneDnn(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias) {
-  if (!OneDnnEnabled()) return false;
   const bool gradients = at::GradMode::is_enabled() &&
                          (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
-  return !gradients && x.is_cpu() && w.is_cpu() && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
-         at::hasMKLDNN() && x.numel() > 0 && w.numel() > 0;
+  return OneDnnEnabled() && !gradients && OneDnnCanMultiply(x, w);
+}
+
+// x's shape with its last dimension replaced by n.
+std::vector<int64_t> WithLastDim(const at::Tensor& x, int64_t n) {
+  auto shape = x.sizes().vec();
+  shape.back() = n;
+  return shape;
 }
 
 }  // namespace
@@ -46,23 +63,15 @@ at::Tensor MatMulNT(const at::Tensor& a, const at::Tensor& b) {
   if (!UseOneDnn(a, b, {}) || M * N * K < kMinMacs) return at::matmul(a, b.transpose(-2, -1));
   auto as = a.reshape({-1, M, K}), bs = b.reshape({-1, N, K});
   auto out = at::empty({as.size(0), M, N}, a.options());
-  for (int64_t i = 0; i < as.size(0); ++i) {
-    out[i].copy_(at::mkldnn_linear(as[i].contiguous().to_mkldnn(), bs[i].contiguous()).to_dense());
-  }
-  auto shape = a.sizes().vec();
-  shape.back() = N;
-  return out.view(shape);
+  for (int64_t i = 0; i < as.size(0); ++i) out[i].copy_(OneDnnRowsTimesT(ToOneDnn(as[i]), bs[i]));
+  return out.view(WithLastDim(a, N));
 }
 
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                   const std::shared_ptr<OneDnnWeight>& packed) {
   if (!packed || !UseOneDnn(x, weight, bias)) return at::linear(x, weight, bias);
-  auto rows = x.reshape({-1, x.size(-1)}).contiguous();
-  auto b = bias.defined() ? c10::optional<at::Tensor>(bias.contiguous()) : c10::nullopt;
-  auto y = at::mkldnn_linear(rows.to_mkldnn(), packed->Get(weight), b).to_dense();
-  auto shape = x.sizes().vec();
-  shape.back() = weight.size(0);
-  return y.view(shape);
+  auto y = OneDnnRowsTimesT(ToOneDnn(x.reshape({-1, x.size(-1)})), packed->Get(weight), bias);
+  return y.view(WithLastDim(x, weight.size(0)));
 }
 
 }  // namespace clips4

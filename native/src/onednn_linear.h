@@ -16,6 +16,14 @@
 
 namespace clips4 {
 
+// The primitives the CLIP layers below and the k-means E-step share. Whether oneDNN can multiply
+// x by w: CPU float32 tensors in a LibTorch built with oneDNN.
+bool OneDnnCanMultiply(const at::Tensor& x, const at::Tensor& w);
+// A dense tensor as a oneDNN tensor (a copy), for operands used by several products.
+at::Tensor ToOneDnn(const at::Tensor& t);
+// rows [M,K] (a oneDNN tensor from ToOneDnn) · wᵀ (+ bias) with w [N,K] dense or oneDNN → dense [M,N].
+at::Tensor OneDnnRowsTimesT(const at::Tensor& rows, const at::Tensor& w, const at::Tensor& bias = {});
+
 // A weight's oneDNN copy, made on first use and again whenever the weight is modified in place
 // (its version counter moves) or replaced (another storage). Owned by the module that owns the
 // weight, so a copy never outlives or mixes up its source; safe for concurrent forwards.

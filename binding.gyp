@@ -18,7 +18,7 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "<!@(node scripts/torch-config.cjs cflags)"],
       "ldflags": ["<!@(node scripts/torch-config.cjs ldflags)"],
-      "libraries": ["<!@(node scripts/torch-config.cjs libs)"]
+      "libraries": ["<!@(node scripts/torch-config.cjs libs)", "-ldl"]
     }
   ]
 }

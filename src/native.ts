@@ -2,6 +2,7 @@
 // Each namespace below mirrors one native/src/*.cc file's CLIPS4_MODULE registration.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { chooseOpenBlasCore } from './blas-core';
 import { clips4Error, ErrorCodes } from './errors';
 import type { Tensor } from './tensor';
 import type { ClipBinding } from './clip/clip';
@@ -23,6 +24,8 @@ export interface RuntimeBinding {
     distributed: boolean;
   };
   showConfig(): string;
+  /** OpenBLAS's kernel set (openblas_get_corename), or null when LibTorch's BLAS is not OpenBLAS. */
+  blasCore(): string | null;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Validates a device string; returns LibTorch's name for it. Throws ERR_CLIPS4_NO_CUDA. */
@@ -107,6 +110,7 @@ export function addonPath(): string {
 
 function load(): { binding: Binding; path: string } {
   if (cached) return cached;
+  chooseOpenBlasCore();
   cached = loadFrom(packageRoot);
   const fromEnv = process.env.CLIPS4_NUM_THREADS;
   const threads = fromEnv !== undefined && /^\d+$/.test(fromEnv) && Number(fromEnv) > 0 ? Number(fromEnv) : defaultThreads();

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { addonPath, call, defaultThreads, native, packageRoot } from './native';
+import { cpuFlags, openBlasCoreFor } from './blas-core';
 import { integer, oneOf, string } from './validate';
 import { invalidParameter } from './errors';
 
@@ -88,6 +89,8 @@ export function blasInfo(): { blas: string; reference: boolean } {
 export interface DoctorReport extends Versions {
   threads: number;
   blas: string;
+  /** OpenBLAS's kernel set, or null when LibTorch's BLAS is not OpenBLAS. */
+  blasCore: string | null;
   sgemmGflops: number;
   warnings: string[];
 }
@@ -105,8 +108,16 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
         'Fix: sudo apt-get install libopenblas0-pthread',
     );
   }
+  const core = native().runtime.blasCore();
+  const fitting = openBlasCoreFor(cpuFlags());
+  if (core && fitting && /^(prescott|core2|nehalem|atom|katmai|coppermine|northwood|banias|penryn|dunnington)$/i.test(core)) {
+    warnings.push(
+      `OpenBLAS runs its ${core} kernels on a CPU with ${fitting}-class instructions (${s.gflops.toFixed(1)} GFLOP/s). ` +
+        `Fix: unset CLIPS4_OPENBLAS_DETECT, or set OPENBLAS_CORETYPE=${fitting}`,
+    );
+  }
   if (getThreads() === 1 && defaultThreads() > 1) {
     warnings.push('LibTorch runs on 1 thread although more cores are available: set CLIPS4_NUM_THREADS or the threads option.');
   }
-  return { ...v, threads: getThreads(), blas: blas.blas, sgemmGflops: s.gflops, warnings };
+  return { ...v, threads: getThreads(), blas: blas.blas, blasCore: core, sgemmGflops: s.gflops, warnings };
 }

@@ -67,6 +67,26 @@ at::Tensor MatMulNT(const at::Tensor& a, const at::Tensor& b) {
   return out.view(WithLastDim(a, N));
 }
 
+bool OneDnnAttends(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  return UseOneDnn(q, k, {}) && !(at::GradMode::is_enabled() && v.requires_grad()) && v.scalar_type() == at::kFloat &&
+         v.is_cpu() && q.dim() == 3 && q.size(1) >= 64;
+}
+
+at::Tensor OneDnnAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads) {
+  const int64_t N = q.size(0), L = q.size(1), D = q.size(2), hd = D / heads;
+  // Scaling q (L×hd) instead of the scores (L×L); exact when hd is a power of 4 (CLIP's 64).
+  auto qs = q * (1.0 / std::sqrt(static_cast<double>(hd)));
+  auto out = at::empty({N, L, D}, q.options());
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t h = 0; h < heads; ++h) {
+      auto head = [&](const at::Tensor& t) { return t[n].narrow(1, h * hd, hd); };  // [L,hd]
+      auto scores = at::softmax(OneDnnRowsTimesT(ToOneDnn(head(qs)), head(k).contiguous()), -1);
+      out[n].narrow(1, h * hd, hd).copy_(OneDnnRowsTimesT(ToOneDnn(scores), head(v).t().contiguous()));
+    }
+  }
+  return out;
+}
+
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                   const std::shared_ptr<OneDnnWeight>& packed) {
   if (!packed || !UseOneDnn(x, weight, bias)) return at::linear(x, weight, bias);

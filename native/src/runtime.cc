@@ -1,5 +1,7 @@
 // Runtime facts and settings: versions, threads, devices, BLAS, plus two small compute calls used
 // by the doctor, the benchmarks and the smoke tests (matmul, sgemm timing).
+#include <dlfcn.h>
+
 #include <chrono>
 
 #include <ATen/Parallel.h>
@@ -46,6 +48,17 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
 Napi::Value ShowConfig(const Napi::CallbackInfo& info) {
   return Guarded(info, "runtime.showConfig", [&]() -> Napi::Value {
     return Napi::String::New(info.Env(), at::show_config() + "\n" + at::get_parallel_info());
+  });
+}
+
+// The kernel set OpenBLAS chose at load time (openblas_get_corename), or null when the BLAS in this
+// process is not OpenBLAS (MKL in PyTorch's own LibTorch builds, reference BLAS).
+Napi::Value BlasCore(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.blasCore", [&]() -> Napi::Value {
+    using CoreName = char* (*)();
+    auto fn = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    const char* name = fn ? fn() : nullptr;
+    return name ? Napi::Value(Napi::String::New(info.Env(), name)) : info.Env().Null();
   });
 }
 
@@ -116,6 +129,7 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "runtime", "versions", Versions);
   Export(env, exports, "runtime", "showConfig", ShowConfig);
+  Export(env, exports, "runtime", "blasCore", BlasCore);
   Export(env, exports, "runtime", "setNumThreads", SetNumThreads);
   Export(env, exports, "runtime", "getNumThreads", GetNumThreads);
   Export(env, exports, "runtime", "checkDevice", CheckDevice);

@@ -19,9 +19,11 @@ export interface SegmenterOptions {
   size?: number;
   /**
    * Micro-batching: images per native call, how long a request may wait for others, batches at
-   * once. The default batch is 4 on CUDA and 1 on the CPU, where the dense forward is GEMM-bound
-   * and a batch of 4 at 448² measured 1.11–1.13x the images/s of one image at a time (npm run
-   * bench segment) while adding latency; set it to batch on the CPU anyway.
+   * once. The default batch is 4 on CUDA; on the CPU 4 up to size 256 and 1 above. Measured with
+   * `npm run bench segment` (ViT-B/16 size, 2 cores): at 224² one image's products (197 rows) are
+   * too small to keep the cores busy and a batch of 4 gave 1.30–1.39x the images/s of one image at
+   * a time; at 448² one image (785 rows) already runs at the GEMM rate and a batch of 4 gave
+   * 0.95–1.07x while holding every result back until the batch's last image.
    */
   batchSize?: number;
   maxWaitMs?: number;
@@ -112,7 +114,7 @@ export class Segmenter {
     this.size = opt(o, 'size', 448, (n, v) => integer(n, v, 16, 8192));
     this.device = opt(o, 'device', 'cpu', string);
     this.batcher = new MicroBatcher((jobs) => this.encodeBatch(jobs), {
-      batchSize: opt(o, 'batchSize', (this.device === 'auto' ? native().runtime.checkDevice('auto') : this.device).startsWith('cuda') ? 4 : 1, (n, v) => integer(n, v, 1, 1024)),
+      batchSize: opt(o, 'batchSize', (this.device === 'auto' ? native().runtime.checkDevice('auto') : this.device).startsWith('cuda') || this.size <= 256 ? 4 : 1, (n, v) => integer(n, v, 1, 1024)),
       maxWaitMs: opt(o, 'maxWaitMs', 5, (n, v) => number(n, v, 0, 60000)),
       concurrency: opt(o, 'concurrency', 1, (n, v) => integer(n, v, 1, 64)),
     });

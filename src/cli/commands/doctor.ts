@@ -8,7 +8,7 @@ export const doctor: Command = {
   usage: `Usage: clips4 doctor [--json]
 
 Prints clips4, LibTorch and Node versions, which addon was loaded (local build or prebuild), CUDA
-availability, intra-op threads, which BLAS LibTorch uses and a short SGEMM measurement.
+availability, intra-op threads, which BLAS LibTorch uses (and OpenBLAS's kernel set) and a short SGEMM measurement.
   --json   print one JSON object instead of text`,
   async run(argv) {
     const { values } = parse(argv, { json: { type: 'boolean' } }, false);
@@ -24,7 +24,7 @@ availability, intra-op threads, which BLAS LibTorch uses and a short SGEMM measu
       `addon       ${r.addon} (${r.addonKind})`,
       `cuda        ${r.cuda ? `yes, ${r.cudaDevices} device(s)` : 'no'}`,
       `threads     ${r.threads}`,
-      `blas        ${r.blas}`,
+      `blas        ${r.blas}${r.blasCore ? `, ${r.blasCore} kernels` : ''}`,
       `sgemm       ${r.sgemmGflops.toFixed(1)} GFLOP/s (float32, 1024², cpu)`,
     ];
     for (const w of r.warnings) lines.push(`WARNING     ${w}`);

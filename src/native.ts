@@ -111,7 +111,8 @@ export function addonPath(): string {
 function load(): { binding: Binding; path: string } {
   if (cached) return cached;
   chooseOpenBlasCore();
-  cached = loadFrom(packageRoot);
+  // CLIPS4_ADDON: another build of the addon (e.g. the AddressSanitizer build; DEVELOPERS.md).
+  cached = process.env.CLIPS4_ADDON ? loadFile(process.env.CLIPS4_ADDON) : loadFrom(packageRoot);
   const fromEnv = process.env.CLIPS4_NUM_THREADS;
   const threads = fromEnv !== undefined && /^\d+$/.test(fromEnv) && Number(fromEnv) > 0 ? Number(fromEnv) : defaultThreads();
   cached.binding.runtime.setNumThreads(threads);
@@ -132,6 +133,16 @@ export function loadFrom(root: string): { binding: Binding; path: string } {
     return { binding: require(file) as Binding, path: file };
   } catch (cause) {
     throw loadError(file, cause);
+  }
+}
+
+/** Loads the addon at `file` (CLIPS4_ADDON). Throws a load error with the likely fixes. */
+export function loadFile(file: string): { binding: Binding; path: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return { binding: require(path.resolve(file)) as Binding, path: path.resolve(file) };
+  } catch (cause) {
+    throw loadError(`${file} (from CLIPS4_ADDON)`, cause);
   }
 }
 

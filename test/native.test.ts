@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { matmul, resolveDevice, versions, zeros } from '../src/index';
-import { call, loadFrom, native } from '../src/native';
+import { addonPath, call, loadFile, loadFrom, native } from '../src/native';
 import { float32, type Tensor } from '../src/tensor';
 import { tmpDir } from './helpers/tmp';
 
@@ -131,6 +131,12 @@ test('a package without an addon gives a load error with the fixes', (t) => {
   t.regex(err!.message, /npm run build:native/);
   t.regex(err!.message, /LIBTORCH=\/path\/to\/libtorch/);
   t.regex(err!.message, /apt-get install libtorch-dev/);
+});
+
+test('CLIPS4_ADDON names another build: a missing one is a load error that says where the path came from', (t) => {
+  const err = t.throws(() => loadFile(path.join(tmpDir(), 'clips4.node')), { code: 'ERR_CLIPS4_LOAD' });
+  t.regex(err!.message, /clips4\.node \(from CLIPS4_ADDON\)/);
+  t.is(loadFile(addonPath()).binding, native());
 });
 
 test('versions() reports LibTorch and the addon', (t) => {

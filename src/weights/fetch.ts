@@ -118,8 +118,13 @@ export async function fetchFile(o: FetchOptions): Promise<string> {
           out.on('finish', () => (total !== undefined && received < total ? reject(new Error(`the connection was closed after ${received} of ${total} bytes`)) : resolve()));
         });
       } catch (err) {
-        out.destroy();
-        throw clips4Error(ErrorCodes.file, `Download of ${url} was interrupted: ${(err as Error).message}; run the command again to resume (${received} bytes kept in ${part})`);
+        // Keep what arrived: flush the bytes still buffered in the stream (destroying it would drop
+        // them, and the part file would hold less than was received, or nothing).
+        res.unpipe(out);
+        if (!out.destroyed) out.end();
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+        const kept = fs.existsSync(part) ? fs.statSync(part).size : 0;
+        throw clips4Error(ErrorCodes.file, `Download of ${url} was interrupted: ${(err as Error).message}; run the command again to resume (${kept} bytes kept in ${part})`);
       }
     }
     const digest = (await hashFile(part)).digest('hex');

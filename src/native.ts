@@ -126,23 +126,27 @@ function load(): { binding: Binding; path: string } {
 export function loadFrom(root: string): { binding: Binding; path: string } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; resolve(dir: string): string };
-  let file = `${root}: no build/Release/clips4.node and no prebuilds/${process.platform}-${process.arch}/*.node`;
+  let file: string;
   try {
     file = nodeGypBuild.resolve(root);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return { binding: require(file) as Binding, path: file };
   } catch (cause) {
-    throw loadError(file, cause);
+    throw loadError(`${root}: no build/Release/clips4.node and no prebuilds/${process.platform}-${process.arch}/*.node`, cause);
   }
+  return requireAddon(file, file);
 }
 
 /** Loads the addon at `file` (CLIPS4_ADDON). Throws a load error with the likely fixes. */
 export function loadFile(file: string): { binding: Binding; path: string } {
+  return requireAddon(path.resolve(file), `${file} (from CLIPS4_ADDON)`);
+}
+
+// The one place an addon file is required; `tried` is how the load error names it.
+function requireAddon(file: string, tried: string): { binding: Binding; path: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return { binding: require(path.resolve(file)) as Binding, path: path.resolve(file) };
+    return { binding: require(file) as Binding, path: file };
   } catch (cause) {
-    throw loadError(`${file} (from CLIPS4_ADDON)`, cause);
+    throw loadError(tried, cause);
   }
 }
 

@@ -68,8 +68,7 @@ at::Tensor MatMulNT(const at::Tensor& a, const at::Tensor& b) {
 }
 
 bool OneDnnAttends(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  return UseOneDnn(q, k, {}) && !(at::GradMode::is_enabled() && v.requires_grad()) && v.scalar_type() == at::kFloat &&
-         v.is_cpu() && q.dim() == 3 && q.size(1) >= 64;
+  return UseOneDnn(q, k, {}) && UseOneDnn(v, v, {}) && q.dim() == 3 && q.size(1) >= 64;
 }
 
 at::Tensor OneDnnAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t heads) {

@@ -61,7 +61,7 @@ endif()
 if(NOT Torch_FOUND)
   message(FATAL_ERROR
     "clips4: LibTorch was not found.\n"
-    "  On Debian/Ubuntu:   sudo apt-get install libtorch-dev libopenblas0-pthread\n"
+    "  On Debian/Ubuntu:   sudo apt-get install libtorch-dev libopenblas0-openmp\n"
     "  Your own LibTorch:  LIBTORCH=/path/to/libtorch npm run build:native\n"
     "                      (or Torch_DIR=/path/to/libtorch/share/cmake/Torch)\n"
     "  CUDA builds work the same way: point LIBTORCH at the CUDA LibTorch tree.")
@@ -77,3 +77,21 @@ if(TORCH_LIBRARY)
 endif()
 get_filename_component(CLIPS4_TORCH_LIBDIR "${CLIPS4_TORCH_LIBRARY}" DIRECTORY)
 message(STATUS "clips4: LibTorch ${Torch_VERSION} from ${CLIPS4_TORCH_SOURCE}; libraries in ${CLIPS4_TORCH_LIBDIR}")
+
+# Debian's LibTorch takes OpenBLAS through the libblas.so.3 / libopenblas.so.0 alternatives, whose
+# default is OpenBLAS's pthreads build: its fork handler deadlocks when a process forks while two
+# computations are in flight (native/src/runtime.cc says why). Where the OpenMP build is installed
+# beside it (libopenblas0-openmp), the addon links that build's libraries by path and searches its
+# folder first, so they are loaded under those names before LibTorch asks for them, whatever the
+# system's alternative says. CLIPS4_BLAS_DIR is empty when there is no such build.
+set(CLIPS4_BLAS_DIR "")
+set(CLIPS4_BLAS_LIBRARIES "")
+if(EXISTS "${CLIPS4_TORCH_LIBDIR}/openblas-openmp/libopenblas.so.0")
+  set(CLIPS4_BLAS_DIR "${CLIPS4_TORCH_LIBDIR}/openblas-openmp")
+  foreach(_name libopenblas.so.0 libblas.so.3 liblapack.so.3)
+    if(EXISTS "${CLIPS4_BLAS_DIR}/${_name}")
+      list(APPEND CLIPS4_BLAS_LIBRARIES "${CLIPS4_BLAS_DIR}/${_name}")
+    endif()
+  endforeach()
+  message(STATUS "clips4: linking OpenBLAS's OpenMP build from ${CLIPS4_BLAS_DIR}")
+endif()

@@ -23,7 +23,7 @@ if (r.status !== 0) {
     [
       'clips4: there is no prebuilt addon for this platform and building it from source failed.',
       '  It needs LibTorch, cmake and a C++17 compiler:',
-      '    Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-pthread cmake g++',
+      '    Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-openmp cmake g++',
       '    your own LibTorch: LIBTORCH=/path/to/libtorch npm rebuild clips4',
       '',
     ].join('\n'),

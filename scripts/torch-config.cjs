@@ -36,8 +36,9 @@ const out = {
   // Strings with spaces cannot pass through gyp's command expansion; the build kind is enough here.
   defines: ['CLIPS4_PREBUILD=1', ...(cfg.defines || []), ...(cfg.distributed ? ['CLIPS4_WITH_C10D=1'] : [])],
   cflags: cfg.cxxflags,
-  ldflags: [`-Wl,-rpath,${cfg.libdir}`, '-Wl,--enable-new-dtags', `-L${cfg.libdir}`, '-Wl,--no-as-needed'],
-  libs: cfg.libs.map((l) => `-l${l}`),
+  // OpenBLAS's OpenMP build first when there is one (cmake/FindLibTorch.cmake says why).
+  ldflags: [...(cfg.blasdir ? [`-Wl,-rpath,${cfg.blasdir}`] : []), `-Wl,-rpath,${cfg.libdir}`, '-Wl,--enable-new-dtags', `-L${cfg.libdir}`, '-Wl,--no-as-needed'],
+  libs: [...(cfg.blaslibs || []).map((l) => path.join(cfg.blasdir, l)), ...cfg.libs.map((l) => `-l${l}`)],
   json: [JSON.stringify(cfg)],
 }[what];
 if (!out) {

@@ -26,6 +26,12 @@ export interface RuntimeBinding {
   showConfig(): string;
   /** OpenBLAS's kernel set (openblas_get_corename), or null when LibTorch's BLAS is not OpenBLAS. */
   blasCore(): string | null;
+  /**
+   * OpenBLAS's threading ('pthreads', 'openmp', 'sequential'), its thread count when loaded, and
+   * whether clips4 limited a pthreads build to one thread (fork safety, native/src/runtime.cc);
+   * null when LibTorch's BLAS is not OpenBLAS.
+   */
+  blasThreading(): { parallel: string; threadsBefore: number; limited: boolean } | null;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Validates a device string; returns LibTorch's name for it. Throws ERR_CLIPS4_NO_CUDA. */
@@ -164,11 +170,11 @@ function loadError(file: string, cause: unknown): Error {
     'Possible solutions:',
   ];
   if (/libtorch|libc10|cannot open shared object/i.test(reason)) {
-    lines.push('- LibTorch is missing at run time. On Debian/Ubuntu: sudo apt-get install libtorch1.13 libopenblas0-pthread (or libtorch-dev to build).');
+    lines.push('- LibTorch is missing at run time. On Debian/Ubuntu: sudo apt-get install libtorch1.13 libopenblas0-openmp (or libtorch-dev to build).');
     lines.push('- If you built against your own LibTorch, keep it where it was when you built (its path is embedded), or rebuild.');
   }
   lines.push('- Build the addon from source: npm run build:native');
-  lines.push('    needs LibTorch: sudo apt-get install libtorch-dev libopenblas0-pthread cmake g++');
+  lines.push('    needs LibTorch: sudo apt-get install libtorch-dev libopenblas0-openmp cmake g++');
   lines.push('    or your own LibTorch: LIBTORCH=/path/to/libtorch npm run rebuild:native');
   lines.push('- Or install a package that carries prebuilds/linux-x64/ (see README: Prebuilt binaries).');
   const err = clips4Error(ErrorCodes.load, lines.join('\n'));

@@ -91,6 +91,8 @@ export interface DoctorReport extends Versions {
   blas: string;
   /** OpenBLAS's kernel set, or null when LibTorch's BLAS is not OpenBLAS. */
   blasCore: string | null;
+  /** OpenBLAS's threading ('openmp', 'pthreads', 'sequential') and whether clips4 limited it to one thread; null when not OpenBLAS. */
+  blasThreading: { parallel: string; threadsBefore: number; limited: boolean } | null;
   sgemmGflops: number;
   warnings: string[];
 }
@@ -105,7 +107,7 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
   if (blas.reference || s.gflops < 10) {
     warnings.push(
       `LibTorch is using reference BLAS (matmul at ${s.gflops.toFixed(1)} GFLOP/s; OpenBLAS reaches ~128 here). ` +
-        'Fix: sudo apt-get install libopenblas0-pthread',
+        'Fix: sudo apt-get install libopenblas0-openmp, then npm run rebuild:native',
     );
   }
   const core = native().runtime.blasCore();
@@ -116,8 +118,15 @@ export async function doctor(options: { device?: string } = {}): Promise<DoctorR
         `Fix: unset CLIPS4_OPENBLAS_DETECT, or set OPENBLAS_CORETYPE=${fitting}`,
     );
   }
+  const threading = native().runtime.blasThreading();
+  if (threading?.limited) {
+    warnings.push(
+      "OpenBLAS's pthreads build is loaded, so clips4 runs it on 1 thread (its fork handler deadlocks when the process forks during BLAS calls). " +
+        'Fix: sudo apt-get install libopenblas0-openmp, then npm run rebuild:native (the build links the OpenMP build)',
+    );
+  }
   if (getThreads() === 1 && defaultThreads() > 1) {
     warnings.push('LibTorch runs on 1 thread although more cores are available: set CLIPS4_NUM_THREADS or the threads option.');
   }
-  return { ...v, threads: getThreads(), blas: blas.blas, blasCore: core, sgemmGflops: s.gflops, warnings };
+  return { ...v, threads: getThreads(), blas: blas.blas, blasCore: core, blasThreading: threading, sgemmGflops: s.gflops, warnings };
 }

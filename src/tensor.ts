@@ -2,7 +2,7 @@
 // only tensors that passed `checkTensor`, so every shape/dtype/length message is written here.
 import { clips4Error, describe, ErrorCodes } from './errors';
 
-export type Dtype = 'float32' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'uint8';
+export type Dtype = 'float32' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'uint8' | 'float64';
 
 export interface DataFor {
   float32: Float32Array;
@@ -11,6 +11,7 @@ export interface DataFor {
   int32: Int32Array;
   int64: BigInt64Array;
   uint8: Uint8Array;
+  float64: Float64Array;
 }
 
 export interface Tensor<D extends Dtype = Dtype> {
@@ -26,6 +27,7 @@ const arrayTypes: { [D in Dtype]: { name: string; ctor: new (n: number) => DataF
   int32: { name: 'Int32Array', ctor: Int32Array, bytes: 4 },
   int64: { name: 'BigInt64Array', ctor: BigInt64Array, bytes: 8 },
   uint8: { name: 'Uint8Array', ctor: Uint8Array, bytes: 1 },
+  float64: { name: 'Float64Array', ctor: Float64Array, bytes: 8 },
 };
 
 export const dtypes = Object.keys(arrayTypes) as Dtype[];

@@ -1,4 +1,5 @@
 // CLIP against the reference outputs of OpenAI's code (fixtures), through every weight layout.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
@@ -6,7 +7,8 @@ import { Clip, promptTemplates, safetensors } from '../src/index';
 import { BpeTokenizer, tokenize, WordTokenizer } from '../src/clip/tokenizer';
 import { native } from '../src/native';
 import type { Tensor } from '../src/tensor';
-import { fixture, fixtureTest, hasShared } from './helpers/fixtures';
+import { DENSE_TEST_CONFIG, denseTestInput } from './helpers/clip-features';
+import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 const dir = tmpDir('clips4-clip-');
@@ -39,7 +41,7 @@ async function checkAgainstReference(t: import('ava').ExecutionContext, clip: Cl
 }
 
 for (const model of ['vit-tiny', 'rn-tiny']) {
-  fixtureTest(`${model}: embeddings, dense features and the 85-template classifier match OpenAI's code`, async (t) => {
+  test(`${model}: embeddings, dense features and the 85-template classifier match OpenAI's code`, async (t) => {
     const file = fixture('parity', `${model}.safetensors`);
     const io = await safetensors.read(fixture('parity', `${model}.io.safetensors`));
     const meta = await safetensors.readMetadata(fixture('parity', `${model}.io.safetensors`));
@@ -100,7 +102,7 @@ function toHuggingFace(sd: Record<string, Tensor>): Record<string, Tensor> {
   return out;
 }
 
-fixtureTest('vit-tiny through the Hugging Face key layout and through a TorchScript archive', async (t) => {
+test('vit-tiny through the Hugging Face key layout and through a TorchScript archive', async (t) => {
   const sd = await safetensors.read(fixture('parity', 'vit-tiny.safetensors'));
   const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
   const meta = await safetensors.readMetadata(fixture('parity', 'vit-tiny.io.safetensors'));
@@ -112,7 +114,7 @@ fixtureTest('vit-tiny through the Hugging Face key layout and through a TorchScr
   await checkAgainstReference(t, await Clip.load(ptFile, { vocab: bpe() }), io, meta, 'torchscript', false);
 });
 
-fixtureTest('bad weights name the key or the file', async (t) => {
+test('bad weights name the key or the file', async (t) => {
   const sd = await safetensors.read(fixture('parity', 'vit-tiny.safetensors'));
   const missing = { ...sd };
   delete missing['visual.ln_post.weight'];
@@ -123,20 +125,20 @@ fixtureTest('bad weights name the key or the file', async (t) => {
   const f2 = path.join(dir, 'wrong.safetensors');
   await safetensors.write(f2, wrong);
   await t.throwsAsync(Clip.load(f2), { code: 'ERR_CLIPS4_WEIGHTS', message: /tensor 'visual\.ln_pre\.bias' has shape \[5\] but the CLIP architecture inferred from them needs \[128\]/ });
-  // float64: write the header by hand (the writer has no float64 dtype).
+  // float64: safetensors reads it (float64 training checkpoints), CLIP refuses it.
   const json = Buffer.from(JSON.stringify({ 'visual.proj': { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
   const f3 = path.join(dir, 'f64.safetensors');
   fs.writeFileSync(f3, Buffer.concat([len, json, Buffer.alloc(8)]));
-  await t.throwsAsync(Clip.load(f3), { message: new RegExp(`${f3}: tensor 'visual\\.proj' has dtype F64`) });
+  await t.throwsAsync(Clip.load(f3), { message: new RegExp(`${f3}: tensor 'visual\\.proj' has dtype float64; CLIP weights must be float32, float16 or bfloat16`) });
   const f4 = path.join(dir, 'trunc.safetensors');
   fs.writeFileSync(f4, fs.readFileSync(fixture('parity', 'vit-tiny.safetensors')).subarray(0, 5000));
   await t.throwsAsync(Clip.load(f4), { code: 'ERR_CLIPS4_FORMAT', message: new RegExp(`^Invalid safetensors file ${f4}:`) });
   await t.throwsAsync(Clip.load(path.join(dir, 'nope.safetensors')), { message: /no such file/ });
 });
 
-fixtureTest('all 177 tokenizer cases are exact', (t) => {
+test('all 177 tokenizer cases are exact', (t) => {
   const cases = JSON.parse(fs.readFileSync(fixture('parity', 'tokenizer.json'), 'utf8')) as { context_length: number; cases: { text: string; ids: number[] }[] };
   const tok = bpe();
   t.is(tok.vocabSize, 49408);
@@ -163,7 +165,7 @@ test('word tokenizer: closed vocabulary, unknown words, save/load, padding', (t)
   t.throws(() => tokenize(['a a a a a'], { vocab: w, contextLength: 4, truncate: false }), { message: /Text 0 has 7 tokens, more than the context length 4/ });
 });
 
-fixtureTest('dense-feature variants keep their defining properties', async (t) => {
+test('dense-feature variants keep their defining properties', async (t) => {
   const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
   const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
   const img = io.image_alt as Tensor<'float32'>; // 96² → 6×6 patches
@@ -208,10 +210,10 @@ test('the 85 prompt templates ship with the package', (t) => {
   const templates = promptTemplates();
   t.is(templates.length, 85);
   t.true(templates.every((s) => s.includes('{}')));
-  if (hasShared) t.deepEqual(templates, JSON.parse(fs.readFileSync(fixture('vocab.json'), 'utf8')).prompt_templates);
+  t.deepEqual(templates, JSON.parse(fs.readFileSync(fixture('vocab.json'), 'utf8')).prompt_templates);
 });
 
-fixtureTest('image files go through CLIP preprocessing; sliding windows average overlapping windows', async (t) => {
+test('image files go through CLIP preprocessing; sliding windows average overlapping windows', async (t) => {
   const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
   const jpg = fixture('real', 'VOCdevkit', 'VOC2012', 'JPEGImages', '2007_000063.jpg');
   const e = await clip.encodeImage([jpg, fs.readFileSync(jpg)]);
@@ -239,7 +241,7 @@ function sliceWidth(x: Tensor, w: number): Float32Array {
   return out;
 }
 
-fixtureTest('the Hugging Face tokenizer files (vocab.json + merges.txt) give the same ids', async (t) => {
+test('the Hugging Face tokenizer files (vocab.json + merges.txt) give the same ids', async (t) => {
   // Build the HF files from the OpenAI merges, with the vocabulary order written out here.
   const zlib = await import('node:zlib');
   const lines = zlib.gunzipSync(fs.readFileSync(fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'))).toString('utf8').split('\n');
@@ -285,16 +287,30 @@ test('Clip.create rejects a vision width without attention heads instead of cras
 
 
 test('CLIPS4_ONEDNN=0 (CLIP products in at::linear / at::matmul) gives the same dense features as the oneDNN path', async (t) => {
-  const { execFileSync } = await import('node:child_process');
-  const { denseTestInput, DENSE_TEST_CONFIG } = await import('./helpers/clip-features');
   const clip = await Clip.create(DENSE_TEST_CONFIG, new WordTokenizer(['a']), { seed: 7 });
   const ours = await clip.denseFeatures(denseTestInput());
   const file = path.join(dir, 'features-blas.f32');
-  execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname ?? __dirname, 'helpers', 'clip-features-child.ts'), file], { env: { ...process.env, CLIPS4_ONEDNN: '0' } });
+  execFileSync(process.execPath, ['--import=tsx', path.join(__dirname, 'helpers', 'clip-features-child.ts'), file], { env: { ...process.env, CLIPS4_ONEDNN: '0' } });
   const buf = fs.readFileSync(file);
   const blas = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   t.is(blas.length, ours.data.length);
   const scale = ours.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const diff = ours.data.reduce((m, v, i) => Math.max(m, Math.abs(v - blas[i])), 0);
   t.true(diff <= 1e-4 * scale, `max difference ${diff} (scale ${scale})`);
+});
+
+test('a seed gives the same weights while other models are created at the same time', async (t) => {
+  // Modules draw their initial weights from LibTorch's one default generator; seeded constructions
+  // hold it for themselves (native/src/seeded.h), so concurrent creations cannot interleave draws.
+  const words = new WordTokenizer(['a']);
+  const config = { ...DENSE_TEST_CONFIG, visionWidth: 256, visionLayers: 6, textWidth: 256, textLayers: 4 };
+  const alone = await (await Clip.create(config, words, { seed: 7 })).stateDict();
+  const seeds = [7, 3, 7, 11, 7, 5, 7, 13];
+  const together = await Promise.all(seeds.map((seed) => Clip.create(config, words, { seed })));
+  const dicts = await Promise.all(together.map((c) => c.stateDict()));
+  const same = (d: Record<string, Tensor>) => Object.entries(alone).filter(([k, v]) => !v.data.every((x, j) => x === d[k].data[j])).map(([k]) => k);
+  seeds.forEach((seed, i) => {
+    if (seed === 7) t.deepEqual(same(dicts[i]), [], `seed 7, model ${i}: these tensors differ from the model created alone`);
+    else t.true(same(dicts[i]).length > 0, `seed ${seed} gives other weights`);
+  });
 });

@@ -6,10 +6,10 @@ import sharp from 'sharp';
 import { cocoStuffDataset, contextDataset, davisSequences, folderDataset, readLabel, vocDataset } from '../src/data/datasets';
 import { loadImage } from '../src/image';
 import { decodeIndexedPng, encodeIndexedPng } from '../src/io/png';
-import { fixture, fixtureTest } from './helpers/fixtures';
+import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
-fixtureTest('Pascal VOC: the 2 real images, their label values and sizes', async (t) => {
+test('Pascal VOC: the 2 real images, their label values and sizes', async (t) => {
   const ds = vocDataset(fixture('real', 'VOCdevkit'), 'val');
   t.is(ds.items.length, 2);
   t.is(ds.classes!.length, 21);
@@ -26,7 +26,7 @@ fixtureTest('Pascal VOC: the 2 real images, their label values and sizes', async
   t.throws(() => vocDataset(fixture('real', 'VOCdevkit'), 'train_aug'), { message: /SegmentationClassAug/ });
 });
 
-fixtureTest('DAVIS: 2 sequences of 24 frames, object id 1', (t) => {
+test('DAVIS: 2 sequences of 24 frames, object id 1', (t) => {
   const seqs = davisSequences(fixture('real', 'DAVIS'));
   t.deepEqual(seqs.map((s) => s.name).sort(), ['blackswan', 'dog']);
   for (const s of seqs) {

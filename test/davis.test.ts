@@ -6,7 +6,7 @@ import { davisSequences } from '../src/data/datasets';
 import { boundaryF, davisScores, jaccard, propagateLabels, softLabels, upsampleArgmax, type FrameFeatures } from '../src/eval/davis';
 import { colourFeatures } from '../src/eval/davis-run';
 import { decodeIndexedPng } from '../src/io/png';
-import { fixture, fixtureTest } from './helpers/fixtures';
+import { fixture } from './helpers/fixtures';
 
 function square(W: number, H: number, x0: number, y0: number, s: number): Uint8Array {
   const m = new Uint8Array(W * H);
@@ -82,7 +82,7 @@ test('tiled native propagation equals the naive rule on random features', async 
   }
 });
 
-fixtureTest('propagation on the real DAVIS sequences, scored against copying the first mask', async (t) => {
+test('propagation on the real DAVIS sequences, scored against copying the first mask', async (t) => {
   const seqs = davisSequences(fixture('real', 'DAVIS'));
   const results = [];
   const baseline = [];

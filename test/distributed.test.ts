@@ -10,7 +10,7 @@ import * as safetensors from '../src/safetensors';
 import { distFromEnv, rankSlice } from '../src/train/distributed';
 import type { TrainBatch } from '../src/train/native-trainer';
 import type { Tensor } from '../src/tensor';
-import { fixtureTest, repoRoot } from './helpers/fixtures';
+import { repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 const dir = tmpDir('clips4-dist-');
@@ -56,16 +56,17 @@ function run(args: string[]): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => p.on('exit', (code) => resolve({ code, err })));
 }
 
-async function params(out: string): Promise<Record<string, Tensor>> {
-  return safetensors.read(path.join(out, 'model.safetensors'));
+/** The network's parameters and buffers in the run's last checkpoint (float64 in a float64 run). */
+async function params(out: string, iteration: number): Promise<Record<string, Tensor>> {
+  return safetensors.read(path.join(out, `ckpt-${String(iteration).padStart(7, '0')}`, 'model.safetensors'));
 }
 
 function maxDiff(a: Record<string, Tensor>, b: Record<string, Tensor>): number {
   let worst = 0;
   for (const [k, x] of Object.entries(a)) {
-    if (x.dtype !== 'float32') continue;
-    const y = b[k].data as Float32Array;
-    (x.data as Float32Array).forEach((v, i) => (worst = Math.max(worst, Math.abs(v - y[i]))));
+    if (x.dtype !== 'float64' && x.dtype !== 'float32') continue;
+    const y = b[k].data;
+    x.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(Number(v) - Number(y[i])))));
   }
   return worst;
 }
@@ -73,29 +74,23 @@ function maxDiff(a: Record<string, Tensor>, b: Record<string, Tensor>): number {
 // Without c10d in this LibTorch the checks are reported as skipped, with the reason.
 const distributed = native().runtime.versions().distributed;
 const distTest = distributed
-  ? fixtureTest
+  ? test
   : (((title: string) => test.skip(`${title} (skipped: this LibTorch has no c10d/Gloo)`, (t) => t.pass())) as unknown as typeof test);
 
 distTest.serial('2 processes with global batch B end with the parameters of 1 process with batch B', async (t) => {
   // The small config has BatchNorm in backbone and head, so synchronised statistics are exercised,
-  // and all three losses, the memory bank and unknown prototypes are on. Two kinds of discrete
-  // choice would let the runs legitimately part: the rounding that differs between one batch and
-  // two half-batches (batch-norm sums, the gradient sum) flips any k-means assignment or
-  // pseudo-label that sits within ~1e-7 of a tie. So the segments are the grid cells split by
-  // region (0 k-means iterations; k-means is per view and batch-invariant, see guidance-kernels),
-  // and 4 known classes: the fixture's 2 photos give 18 CLIP segments, from which 20 classes'
-  // top-4 prototypes come out as near-duplicates whose pseudo-labels tie (seen: 2e-5 apart). And 4
-  // unknown prototypes, not 8: with 18 segments, 12 prototypes leave segments between two of them,
-  // and whether one sits within rounding of a tie depends on the CLIP features' last bits (with
-  // CLIP's products moved from OpenBLAS to oneDNN, 8 unknown parted the runs by 5.6e-5, 4 by 3.6e-7).
-  // And 4 steps, not 5: on an Intel Xeon (family 6 model 207) the runs agreed to 3e-7 for 4 steps and
-  // parted by 2.6e-4 in the 5th, with OpenBLAS's SSE3 kernels already after the 1st (stem and layer1
-  // 4.6e-5 apart, every deeper parameter within 1e-8). The cause is the stem's max-pool: with an
-  // average pool in its place (tried in a scratch build) the two runs agreed to 1.2e-7 after that
-  // step. Where a pooling window holds values within a rounding of each other, batch-norm statistics
-  // rounded differently (one batch of 4, or 2 + 2 synchronised) decide which one is the maximum, and
-  // the gradient goes to that pixel alone: exact agreement holds only until such a window comes up.
-  const sets = ['--set', 'train.iterations=4', '--set', 'checkpoint.every=4', '--set', 'train.lr=0.001', '--set', 'segments.kmeansIterations=0', '--set', 'prototypes.known=cat,dog,person,sky', '--set', 'prototypes.unknown=4'];
+  // and all three losses, k-means, the memory bank and unknown prototypes are on. One batch of 4
+  // and two half-batches of 2 (batch-norm sums, gradient sums) round differently; in float32 that
+  // ~1e-7 decides every max-pool window, k-means assignment or pseudo-label that sits within a
+  // rounding of a tie, and the runs then legitimately part (seen: the stem's max-pool after 4-5
+  // steps, at 2.6e-4 on an Intel Xeon and 2.0e-5 on an AMD EPYC). So both runs train in float64
+  // (train.precision): rounding ~1e-16 leaves no such near-tie in reach. Measured on an AMD EPYC:
+  // 5e-14 after 10 steps, 1.5e-12 after 20 (the network amplifies rounding ~30x per 10 steps),
+  // against 6.8e-3 after 10 steps of the same runs in float32. The bound 1e-8 leaves that growth
+  // room on other CPUs; a real difference (a wrong sum, a missing gradient, a rank's segments left
+  // out) is 1e-3 or more, as the half-batch run shows.
+  const steps = 20;
+  const sets = ['--set', `train.iterations=${steps}`, '--set', `checkpoint.every=${steps}`, '--set', 'train.lr=0.001', '--set', 'train.precision=float64'];
   const config = path.join(repoRoot, 'configs', 'small.json');
   const one = path.join(dir, 'one');
   const two = path.join(dir, 'two');
@@ -104,18 +99,21 @@ distTest.serial('2 processes with global batch B end with the parameters of 1 pr
   t.is(r1.code, 0, r1.err);
   const r2 = await run(['--config', config, '--out', two, '--nproc', '2', ...sets]);
   t.is(r2.code, 0, r2.err);
-  const a = await params(one);
-  const b = await params(two);
+  const a = await params(one, steps);
+  const b = await params(two, steps);
   t.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+  t.true(Object.values(a).some((x) => x.dtype === 'float64'), 'the checkpoint holds the float64 parameters');
   const d = maxDiff(a, b);
-  t.log(`max |Δparameter| between 1 and 2 processes after 4 steps: ${d.toExponential(2)}`);
-  t.true(d <= 1e-5, `parameters differ by ${d}`);
+  t.log(`max |Δparameter| between 1 and 2 processes after ${steps} steps (float64): ${d.toExponential(2)}`);
+  t.true(d <= 1e-8, `parameters differ by ${d}`);
   // Only rank 0 writes: one metrics line per step.
-  t.is(fs.readFileSync(path.join(two, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 4);
+  t.is(fs.readFileSync(path.join(two, 'metrics.jsonl'), 'utf8').trim().split('\n').length, steps);
   // Sensitivity: a single process with half the batch is a different run.
   const r3 = await run(['--config', config, '--out', half, ...sets, '--set', 'train.batch=2']);
   t.is(r3.code, 0, r3.err);
-  t.true(maxDiff(a, await params(half)) > 1e-3);
+  const h = maxDiff(a, await params(half, steps));
+  t.log(`max |Δparameter| against half the batch: ${h.toExponential(2)}`);
+  t.true(h > 1e-3);
 });
 
 distTest.serial('a batch that does not split evenly over the processes is refused with the reason', async (t) => {

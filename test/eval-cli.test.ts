@@ -4,10 +4,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import test from 'ava';
 import sharp from 'sharp';
 import { decodeIndexedPng, encodeIndexedPng } from '../src/io/png';
 import { PixelEmbedder } from '../src/net/embedder';
-import { fixture, fixtureTest, repoRoot } from './helpers/fixtures';
+import { fixture, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, CLIPS4_NUM_THREADS: '1' } });
@@ -54,7 +55,7 @@ async function isPng(file: string): Promise<boolean> {
   return (await sharp(file).metadata()).format === 'png';
 }
 
-fixtureTest('eval language on VOC with the unknown fold: Table 2 and Table 3 files', async (t) => {
+test('eval language on VOC with the unknown fold: Table 2 and Table 3 files', async (t) => {
   const out = scratch('eval-lang');
   const r = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--unknown', 'fold', '--out', out]);
   t.is(r.status, 0, r.stderr);
@@ -89,7 +90,7 @@ async function makeTree(root: string, imageDir: string, labelDir: string, ids: s
   return labels;
 }
 
-fixtureTest('eval language on generated Pascal Context and COCO-Stuff trees, with their folds', async (t) => {
+test('eval language on generated Pascal Context and COCO-Stuff trees, with their folds', async (t) => {
   const ctx = scratch('ctx');
   // Raw Context labels: 0 = background (ignored by the 59-class protocol), c ≥ 1 → class c − 1.
   const ctxLabels = await makeTree(ctx, 'JPEGImages', 'SegmentationClassContext', ['a', 'b'], (i, p) => (p % 5 === 0 ? 0 : 1 + ((p >> 4) % 59)));
@@ -118,7 +119,7 @@ fixtureTest('eval language on generated Pascal Context and COCO-Stuff trees, wit
   t.regex(bad.stderr, /--fold expects 0\.\.0/);
 });
 
-fixtureTest('eval knn and eval linear on VOC (neighbours and probe trained on the val images)', async (t) => {
+test('eval knn and eval linear on VOC (neighbours and probe trained on the val images)', async (t) => {
   const labelled = vocLabels().reduce((a, l) => a + l.filter((v) => v !== 255).length, 0);
   const out = scratch('eval-knn');
   const r = cli(['eval', 'knn', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--train-split', 'val', '--grid', '3', '--k', '2', '--out', out]);
@@ -138,7 +139,7 @@ fixtureTest('eval knn and eval linear on VOC (neighbours and probe trained on th
   t.true(await isPng(path.join(out2, 'overlays.png')));
 });
 
-fixtureTest('eval davis with raw colour: masks per frame, J&F and the first-mask copy baseline', async (t) => {
+test('eval davis with raw colour: masks per frame, J&F and the first-mask copy baseline', async (t) => {
   const out = scratch('eval-davis');
   const frames = 4;
   const r = cli(['eval', 'davis', '--root', fixture('real', 'DAVIS'), '--features', 'rgb', '--cell', '16', '--frames', String(frames), '--context', '2', '--out', out]);
@@ -173,7 +174,7 @@ fixtureTest('eval davis with raw colour: masks per frame, J&F and the first-mask
   t.true(await isPng(path.join(out, 'overlays.png')));
 });
 
-fixtureTest('clips4 retrieve on the VOC images: contact sheet and JSON listing', async (t) => {
+test('clips4 retrieve on the VOC images: contact sheet and JSON listing', async (t) => {
   const out = scratch('retrieve');
   const dir = fixture('real', 'VOCdevkit/VOC2012/JPEGImages');
   const r = cli(['retrieve', ...clipArgs(), '--classes', 'dog,airplane,chair', '--top', '3', '--out', out, dir]);
@@ -195,7 +196,7 @@ fixtureTest('clips4 retrieve on the VOC images: contact sheet and JSON listing',
   t.true(sheet.height! >= 3 * 128, 'one row of cells per class');
 });
 
-fixtureTest('bad input names the option at fault', (t) => {
+test('bad input names the option at fault', (t) => {
   const out = scratch('eval-bad');
   const noRoot = cli(['eval', 'language', '--dataset', 'voc', ...clipArgs(), '--out', out]);
   t.is(noRoot.status, 2);
@@ -220,7 +221,7 @@ fixtureTest('bad input names the option at fault', (t) => {
   t.regex(noFolder.stderr, /expected one image folder/);
 });
 
-fixtureTest('eval language and eval davis with a (random) trained-embedder checkpoint: projection figure, model features', async (t) => {
+test('eval language and eval davis with a (random) trained-embedder checkpoint: projection figure, model features', async (t) => {
   const dir = scratch('eval-model');
   const model = path.join(dir, 'model.safetensors');
   // vit-tiny embeds into 32 dimensions; the model must match to be named by CLIP's text side.

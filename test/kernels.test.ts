@@ -5,7 +5,7 @@ import { kernels } from '../src/index';
 import { loadImage } from '../src/image';
 import { slic } from '../src/data/regions';
 import { zeros, type Tensor } from '../src/tensor';
-import { fixture, fixtureTest } from './helpers/fixtures';
+import { fixture } from './helpers/fixtures';
 
 function rng(seed: number) {
   let s = seed;
@@ -204,7 +204,7 @@ test('pixelSegmentLoss equals the naive formula; gradients match finite differen
   }
 });
 
-fixtureTest('SLIC on the real VOC images: requested count ±30%, every region connected', async (t) => {
+test('SLIC on the real VOC images: requested count ±30%, every region connected', async (t) => {
   const dir = fixture('real', 'VOCdevkit', 'VOC2012', 'JPEGImages');
   for (const f of fs.readdirSync(dir)) {
     const img = await loadImage(`${dir}/${f}`);

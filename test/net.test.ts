@@ -4,7 +4,7 @@ import { PixelEmbedder, ResNet, safetensors } from '../src/index';
 import { native } from '../src/native';
 import { NativeTrainer } from '../src/train/native-trainer';
 import { zeros, type Tensor } from '../src/tensor';
-import { fixture, fixtureTest } from './helpers/fixtures';
+import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 const dir = tmpDir('clips4-net-');
@@ -17,7 +17,7 @@ function randomImages(n: number, s: number, seed = 1): Tensor<'float32'> {
   return t;
 }
 
-fixtureTest('resnet-tiny: layer1..layer4 match torchvision (dilated layer3/4)', async (t) => {
+test('resnet-tiny: layer1..layer4 match torchvision (dilated layer3/4)', async (t) => {
   const io = await safetensors.read(fixture('parity', 'resnet-tiny.io.safetensors'));
   const net = await ResNet.load(fixture('parity', 'resnet-tiny.safetensors'), { dilation: [false, true, true] });
   t.deepEqual(net.config.inner, [16, 32, 64, 128]);
@@ -35,7 +35,7 @@ fixtureTest('resnet-tiny: layer1..layer4 match torchvision (dilated layer3/4)', 
   }
 });
 
-fixtureTest('wrong-shaped backbone weights name the key', async (t) => {
+test('wrong-shaped backbone weights name the key', async (t) => {
   const w = await safetensors.read(fixture('parity', 'resnet-tiny.safetensors'));
   const e = PixelEmbedder.create({ ...tiny });
   await t.throwsAsync(native().net.loadBackbone(e.handle, w), { code: 'ERR_CLIPS4_WEIGHTS', message: /tensor 'conv1\.weight' has shape \[64, 3, 7, 7\] but the network needs \[8, 3, 7, 7\]/ });

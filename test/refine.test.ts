@@ -7,7 +7,7 @@ import { BpeTokenizer } from '../src/clip/tokenizer';
 import { native } from '../src/native';
 import * as safetensors from '../src/safetensors';
 import type { Tensor } from '../src/tensor';
-import { fixture, fixtureTest } from './helpers/fixtures';
+import { fixture } from './helpers/fixtures';
 
 function reference(feat: Tensor, cls: Tensor, keys: Tensor | undefined, smooth: number, denoise: number): number[] {
   const [, E, h, w] = feat.shape;
@@ -42,7 +42,7 @@ function reference(feat: Tensor, cls: Tensor, keys: Tensor | undefined, smooth: 
   return p.map((pi) => pi.indexOf(Math.max(...pi)));
 }
 
-fixtureTest('prompt denoising and key smoothing match the reference computation', async (t) => {
+test('prompt denoising and key smoothing match the reference computation', async (t) => {
   const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: BpeTokenizer.fromBpeFile(fixture('parity', 'bpe_simple_vocab_16e6.txt.gz')) });
   const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
   const img = { ...io.image_alt, dtype: 'float32' } as Tensor<'float32'>;

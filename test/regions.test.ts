@@ -9,7 +9,7 @@ import { loadImage, type RawImage } from '../src/image/load';
 import { encodeGray16Png } from '../src/io/png';
 import { cachedRegions, felzenszwalb, slic } from '../src/data/regions';
 import { makeRng } from '../src/world/rng';
-import { fixture, fixtureTest } from './helpers/fixtures';
+import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 process.env.CLIPS4_NUM_THREADS ??= '1';
@@ -143,7 +143,7 @@ test('Felzenszwalb with σ = 0 gives exactly the partition of a plain union-find
   t.true(cases >= 3, 'most cases have more than one region');
 });
 
-fixtureTest('Felzenszwalb on the real VOC images: connected regions of at least minSize pixels, more for a smaller scale', async (t) => {
+test('Felzenszwalb on the real VOC images: connected regions of at least minSize pixels, more for a smaller scale', async (t) => {
   for (const file of vocImages()) {
     const img = await loadImage(file);
     const counts: number[] = [];
@@ -174,7 +174,7 @@ test('Felzenszwalb settings and the image are validated in TypeScript', async (t
   await t.throwsAsync(felzenszwalb({ width: 4, height: 4, data: new Uint8Array(40) }), { message: /Expected 48 bytes .* for image\.data but received 40/ });
 });
 
-fixtureTest('SLIC on the real VOC images: the requested number of regions ±30%, each 4-connected', async (t) => {
+test('SLIC on the real VOC images: the requested number of regions ±30%, each 4-connected', async (t) => {
   for (const file of vocImages()) {
     const img = await loadImage(file);
     for (const segments of [100, 200]) {

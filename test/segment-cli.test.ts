@@ -3,13 +3,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import test from 'ava';
 import { decodeIndexedPng } from '../src/io/png';
-import { fixture, fixtureTest, repoRoot } from './helpers/fixtures';
+import { fixture, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
 
-fixtureTest('clips4 segment and clips4 score on the real VOC images', (t) => {
+test('clips4 segment and clips4 score on the real VOC images', (t) => {
   const out = tmpDir('clips4-segment-');
   const images = fs.readdirSync(fixture('real', 'VOCdevkit/VOC2012/JPEGImages')).map((f) => fixture('real', 'VOCdevkit/VOC2012/JPEGImages', f));
   const r = cli(['segment', '--clip', fixture('parity', 'vit-tiny.safetensors'), '--vocab', fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'), '--classes', 'cat,dog,chair', '--background', 'background', '--size', '64', '--out', out, ...images]);

@@ -10,7 +10,8 @@ import * as safetensors from '../src/safetensors';
 import { PixelEmbedder } from '../src/net/embedder';
 import { loadLatest } from '../src/train/checkpoint';
 import type { Tensor } from '../src/tensor';
-import { fixtureTest, repoRoot } from './helpers/fixtures';
+import test from 'ava';
+import { fixture, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 const dir = tmpDir('clips4-small-');
@@ -29,7 +30,7 @@ const mean = (rows: Record<string, number>[], key: string) => rows.reduce((a, r)
 const first = (rows: Record<string, number>[]) => rows.slice(0, 10);
 const last = (rows: Record<string, number>[]) => rows.slice(-10);
 
-fixtureTest.serial('50 steps on the real VOC photos: losses fall, avgsim rises with L_e and ends above a run without it', async (t) => {
+test.serial('50 steps on the real VOC photos: losses fall, avgsim rises with L_e and ends above a run without it', async (t) => {
   const withLe = await train(path.join(dir, 'real'));
   t.is(withLe.length, 50);
   for (const key of ['loss', 'contrastive', 'semantic', 'embedding']) {
@@ -52,7 +53,7 @@ fixtureTest.serial('50 steps on the real VOC photos: losses fall, avgsim rises w
   for (let r = 0; r < 20; r++) t.true(Math.abs(norm(protos.known.data as Float32Array, r) - 1) < 1e-4);
 });
 
-fixtureTest.serial('50 steps on a generated folder of unlabelled images with Felzenszwalb regions: the loss falls', async (t) => {
+test.serial('50 steps on a generated folder of unlabelled images with Felzenszwalb regions: the loss falls', async (t) => {
   const folder = path.join(dir, 'photos');
   fs.mkdirSync(folder, { recursive: true });
   // Two-colour scenes: a disc and a bar on a background, colours and places varying per image.
@@ -66,7 +67,7 @@ fixtureTest.serial('50 steps on a generated folder of unlabelled images with Fel
   t.true(mean(last(rows), 'loss') < mean(first(rows), 'loss'), `loss first 10 ${mean(first(rows), 'loss')}, last 10 ${mean(last(rows), 'loss')}`);
 });
 
-fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder that loads and embeds', async (t) => {
+test.serial('clips4 export writes the newest checkpoint as an embedder that loads and embeds', async (t) => {
   const run = path.join(dir, 'export-run');
   await train(run, ['train.iterations=10', 'checkpoint.every=5']);
   const out = path.join(dir, 'exported', 'net.safetensors');
@@ -81,8 +82,8 @@ fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder th
   t.deepEqual(emb.shape, [1, 32, 8, 8]);
   // The exported model segments the real photos through the CLI (CLIP's text embeddings name it).
   const seg = path.join(dir, 'segmented');
-  const photos = path.join(repoRoot, '..', 'shared', 'fixtures', 'real', 'VOCdevkit', 'VOC2012', 'JPEGImages');
-  const code = await main(['segment', '--clip', path.join(repoRoot, '..', 'shared', 'fixtures', 'parity', 'vit-tiny.safetensors'), '--vocab', path.join(repoRoot, '..', 'shared', 'fixtures', 'parity', 'bpe_simple_vocab_16e6.txt.gz'), '--model', out, '--classes', 'cat,dog,chair', '--size', '64', '--out', seg, ...fs.readdirSync(photos).map((f) => path.join(photos, f))]);
+  const photos = fixture('real', 'VOCdevkit', 'VOC2012', 'JPEGImages');
+  const code = await main(['segment', '--clip', fixture('parity', 'vit-tiny.safetensors'), '--vocab', fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'), '--model', out, '--classes', 'cat,dog,chair', '--size', '64', '--out', seg, ...fs.readdirSync(photos).map((f) => path.join(photos, f))]);
   t.is(code, 0);
   for (const f of fs.readdirSync(photos)) {
     const base = path.basename(f, '.jpg');
@@ -98,7 +99,7 @@ fixtureTest.serial('clips4 export writes the newest checkpoint as an embedder th
   t.is(await main(['export']), 2);
 });
 
-fixtureTest.serial('train.mixedPrecision runs the forward pass in bfloat16 and keeps float32 weights', async (t) => {
+test.serial('train.mixedPrecision runs the forward pass in bfloat16 and keeps float32 weights', async (t) => {
   const full = await train(path.join(dir, 'fp32'), ['train.iterations=3']);
   const mixed = await train(path.join(dir, 'bf16'), ['train.iterations=3', 'train.mixedPrecision=true']);
   // Same first batch and parameters: the losses agree to bfloat16 precision but are not identical.

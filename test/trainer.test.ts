@@ -131,3 +131,26 @@ test('MaskCLIP+ baseline trains on pixel pseudo-labels; bad batches are refused'
   t.throws(() => newTrainer({ maskclipPlus: true, knownText: undefined }), { message: /MaskCLIP\+ baseline needs options.knownText/ });
   t.throws(() => newTrainer({ kapa: 3 } as never), { message: /did you mean 'kappa'/ });
 });
+
+test('float64 training (train.precision) keeps float64 state and resumes bit-identically', async (t) => {
+  const straight = newTrainer({ dtype: 'float64' });
+  const m = await run(straight, 0, 8);
+  t.true(m.every((x) => Number.isFinite(x.loss)));
+  const a = newTrainer({ dtype: 'float64' });
+  await run(a, 0, 4);
+  const b = newTrainer({ dtype: 'float64' });
+  await b.restore(await a.state());
+  await run(b, 4, 8);
+  const s1 = await straight.state();
+  const s2 = await b.state();
+  const floats = Object.entries(s1.model).filter(([k]) => !k.endsWith('num_batches_tracked'));
+  t.true(floats.length > 0 && floats.every(([, v]) => v.dtype === 'float64'), 'parameters and statistics stay float64');
+  for (const [k, v] of Object.entries(s1.model)) t.deepEqual(s2.model[k].data, v.data, k);
+  t.is(s1.extra.unknown.dtype, 'float64');
+  // The same steps in float32 are a different computation, close but not equal.
+  const single = newTrainer();
+  const m32 = await run(single, 0, 8);
+  t.not(m32[7].loss, m[7].loss);
+  t.true(Math.abs(m32[0].loss - m[0].loss) < 1e-3 * Math.abs(m[0].loss), `first loss ${m32[0].loss} vs ${m[0].loss}`);
+  t.throws(() => newTrainer({ dtype: 'float16' as never }), { message: /options\.dtype/ });
+});

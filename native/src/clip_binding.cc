@@ -4,6 +4,7 @@
 
 #include <torch/script.h>
 
+#include "seeded.h"
 #include "async.h"
 #include "clip_model.h"
 #include "device.h"
@@ -66,7 +67,7 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
       auto h = std::make_shared<ClipHandle>();
       h->device = ParseDevice(device);
       ClipConfig c = InferClipConfig(sd);
-      h->model = ClipModel(c);
+      h->model = Unseeded([&] { return ClipModel(c); });
       LoadClipWeights(*h->model, sd);
       if (openaiRounding) RoundLikeOpenAI(*h->model);
       h->model->eval();
@@ -101,9 +102,11 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     return RunAsync(info.Env(), "clip.create", [c, device, seed]() -> Producer {
       auto h = std::make_shared<ClipHandle>();
       h->device = ParseDevice(device);
-      torch::manual_seed(seed);
-      h->model = ClipModel(c);
-      InitClipWeights(*h->model);
+      h->model = Seeded(seed, [&] {
+        ClipModel m(c);
+        InitClipWeights(*m);
+        return m;
+      });
       h->model->to(h->device);
       return [h](Napi::Env env) -> Napi::Value { return Wrap(env, h); };
     }, GradMode::kNoGrad);
@@ -212,7 +215,7 @@ Napi::Value GetStateDict(const Napi::CallbackInfo& info) {
     auto h = UnwrapHandle<ClipHandle>(info[0], "clip");
     return RunAsync(info.Env(), "clip.stateDict", [h]() -> Producer {
       std::lock_guard<std::mutex> lock(h->mutex);
-      StateDict sd = ModuleStateDict(*h->model, /*withCounters=*/false);
+      StateDict sd = ModuleStateDict(*h->model, /*withCounters=*/false, StateDictFloats::kFloat32);
       return [sd](Napi::Env env) -> Napi::Value { return StateDictToJs(env, sd); };
     }, GradMode::kNoGrad);
   });

@@ -1,4 +1,5 @@
 // The `net` namespace: create/load/save the pixel embedder (ResNet + PSPNet) and run it.
+#include "seeded.h"
 #include "async.h"
 #include "device.h"
 #include "handle.h"
@@ -73,8 +74,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     Napi::Object o = GetObject(info, 1, "options");
     auto seed = static_cast<uint64_t>(GetNumber(o, "seed", 0));
     auto device = ParseDevice(GetString(o, "device", "cpu"));
-    torch::manual_seed(seed);
-    std::shared_ptr<EmbeddingNet> net = std::make_shared<PixelEmbedderNet>(c);
+    std::shared_ptr<EmbeddingNet> net = Seeded(seed, [&] { return std::make_shared<PixelEmbedderNet>(c); });
     net->Module().to(device);
     return WrapHandle(info.Env(), net);
   });
@@ -110,7 +110,7 @@ Napi::Value StateDictOf(const Napi::CallbackInfo& info) {
   return Guarded(info, "net.stateDict", [&]() -> Napi::Value {
     auto e = Embedder(info[0]);
     return RunAsync(info.Env(), "net.stateDict", [e]() -> Producer {
-      StateDict sd = ModuleStateDict(e->Module());
+      StateDict sd = ModuleStateDict(e->Module(), /*withCounters=*/true, StateDictFloats::kFloat32);
       return [sd](Napi::Env env) -> Napi::Value { return StateDictToJs(env, sd); };
     }, GradMode::kNoGrad);
   });

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "seeded.h"
 #include "async.h"
 #include "device.h"
 #include "registry.h"
@@ -62,6 +63,57 @@ Napi::Value BlasCore(const Napi::CallbackInfo& info) {
   });
 }
 
+// OpenBLAS's threading, and what clips4 did about it at load time. OpenBLAS's pthreads build keeps
+// its own worker pool and registers a fork handler (blas_thread_shutdown_) that joins those
+// workers. With OpenBLAS 0.3.21 (Debian 12) the handler does not wait for a worker that is still
+// running a job: the worker, when done, stores "no job" over the handler's "exit" request and goes
+// back to sleep, and the forking thread waits in pthread_join for ever. Node forks on its main
+// thread for every child_process call, so two clips4 computations in flight and one spawn hang the
+// whole process. The OpenMP build has no such pool or handler (its threads are libgomp's, which
+// LibTorch and oneDNN use already): the build links it where it is installed (CMakeLists.txt). If
+// the pthreads build is what got loaded anyway, it is limited to one thread: its workers then never
+// hold a job, so the fork handler only ever joins idle threads.
+struct BlasThreading {
+  const char* parallel = nullptr;  // "sequential", "pthreads", "openmp"; nullptr: not OpenBLAS
+  int threadsBefore = 0;
+  bool limited = false;
+};
+
+BlasThreading& LoadedBlas() {
+  static BlasThreading state = [] {
+    BlasThreading s;
+    using GetInt = int (*)();
+    using SetInt = void (*)(int);
+    auto parallel = reinterpret_cast<GetInt>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+    auto get = reinterpret_cast<GetInt>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    auto set = reinterpret_cast<SetInt>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (parallel == nullptr || get == nullptr || set == nullptr) return s;
+    static const char* const kinds[] = {"sequential", "pthreads", "openmp"};
+    int kind = parallel();
+    s.parallel = kind >= 0 && kind <= 2 ? kinds[kind] : "unknown";
+    s.threadsBefore = get();
+    if (kind == 1 && s.threadsBefore > 1) {
+      set(1);
+      s.limited = true;
+    }
+    return s;
+  }();
+  return state;
+}
+
+Napi::Value BlasThreadingInfo(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.blasThreading", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const BlasThreading& s = LoadedBlas();
+    if (s.parallel == nullptr) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("parallel", s.parallel);
+    o.Set("threadsBefore", s.threadsBefore);
+    o.Set("limited", s.limited);
+    return o;
+  });
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return Guarded(info, "runtime.setNumThreads", [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsNumber()) ThrowType("Expected an integer for threads");
@@ -108,7 +160,12 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
     return RunAsync(info.Env(), "runtime.sgemm", [n, iterations, device]() -> Producer {
       c10::Device dev = ParseDevice(device);
       auto opts = at::TensorOptions().dtype(at::kFloat).device(dev);
-      at::Tensor a = at::randn({n, n}, opts), b = at::randn({n, n}, opts), c = at::empty({n, n}, opts);
+      at::Tensor a, b, c = at::empty({n, n}, opts);
+      {
+        std::lock_guard<std::mutex> lock(DefaultGeneratorMutex());  // not in a seeded construction's draws
+        a = at::randn({n, n}, opts);
+        b = at::randn({n, n}, opts);
+      }
       at::mm_out(c, a, b);
       if (dev.is_cuda()) torch::cuda::synchronize();
       auto t0 = std::chrono::steady_clock::now();
@@ -127,6 +184,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
+  LoadedBlas();  // before any computation can start
+  Export(env, exports, "runtime", "blasThreading", BlasThreadingInfo);
   Export(env, exports, "runtime", "versions", Versions);
   Export(env, exports, "runtime", "showConfig", ShowConfig);
   Export(env, exports, "runtime", "blasCore", BlasCore);

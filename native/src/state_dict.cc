@@ -26,7 +26,8 @@ void LoadStateDict(torch::nn::Module& module, const StateDict& sd, const LoadOpt
     }
     used.insert(key);
     const at::Tensor& src = it->second;
-    if (src.scalar_type() == at::kDouble)
+    // float64 is read only into float64 (a float64 training run's checkpoint, StateDictFloats::kExact).
+    if (src.scalar_type() == at::kDouble && target.scalar_type() != at::kDouble)
       throw NativeError(code::kWeights, "tensor '" + key + "' is float64; clips4 reads float32, float16 and bfloat16 weights (convert the file)");
     if (src.sizes() != target.sizes()) {
       std::ostringstream m;
@@ -55,13 +56,14 @@ void LoadStateDict(torch::nn::Module& module, const StateDict& sd, const LoadOpt
   throw NativeError(code::kWeights, msg);
 }
 
-StateDict ModuleStateDict(torch::nn::Module& module, bool withCounters) {
+StateDict ModuleStateDict(torch::nn::Module& module, bool withCounters, StateDictFloats floats) {
+  auto out = [floats](const at::Tensor& t) { return floats == StateDictFloats::kExact ? t : t.to(at::kFloat); };
   StateDict sd;
-  for (auto& p : module.named_parameters(true)) sd.emplace(p.key(), PrepareForJs(p.value().to(at::kFloat)));
+  for (auto& p : module.named_parameters(true)) sd.emplace(p.key(), PrepareForJs(out(p.value())));
   for (auto& b : module.named_buffers(true)) {
     bool counter = b.key().find("num_batches_tracked") != std::string::npos;
     if (counter && !withCounters) continue;
-    sd.emplace(b.key(), PrepareForJs(counter ? b.value() : b.value().to(at::kFloat)));
+    sd.emplace(b.key(), PrepareForJs(counter ? b.value() : out(b.value())));
   }
   return sd;
 }

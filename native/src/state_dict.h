@@ -26,7 +26,11 @@ struct LoadOptions {
 
 void LoadStateDict(torch::nn::Module& module, const StateDict& sd, const LoadOptions& options);
 
-// Parameters and buffers as CPU float tensors ready for JS (num_batches_tracked left out unless asked).
-StateDict ModuleStateDict(torch::nn::Module& module, bool withCounters = true);
+// What ModuleStateDict gives floating-point tensors: float32 (weights for inference and the weight
+// files users load), or each tensor's own type (a trainer's checkpoint, exact also in float64).
+enum class StateDictFloats { kFloat32, kExact };
+
+// Parameters and buffers as CPU tensors ready for JS (num_batches_tracked left out unless asked).
+StateDict ModuleStateDict(torch::nn::Module& module, bool withCounters, StateDictFloats floats);
 
 }  // namespace clips4

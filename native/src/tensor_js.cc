@@ -17,6 +17,7 @@ constexpr DtypeEntry kDtypes[] = {
     {"float32", at::kFloat, napi_float32_array},  {"float16", at::kHalf, napi_uint16_array},
     {"bfloat16", at::kBFloat16, napi_uint16_array}, {"int32", at::kInt, napi_int32_array},
     {"int64", at::kLong, napi_bigint64_array},     {"uint8", at::kByte, napi_uint8_array},
+    {"float64", at::kDouble, napi_float64_array},
 };
 
 const DtypeEntry& EntryFor(at::ScalarType type) {
@@ -24,7 +25,7 @@ const DtypeEntry& EntryFor(at::ScalarType type) {
     if (e.type == type) return e;
   throw NativeError(code::kDtype, std::string("tensor of dtype ") + c10::toString(type) +
                                       " cannot be returned to JavaScript (supported: float32, float16, "
-                                      "bfloat16, int32, int64, uint8)");
+                                      "bfloat16, int32, int64, uint8, float64)");
 }
 
 }  // namespace
@@ -35,7 +36,7 @@ at::ScalarType DtypeFromName(const std::string& name, const char* what) {
   for (const auto& e : kDtypes)
     if (name == e.name) return e.type;
   throw NativeError(code::kDtype,
-                    std::string("Expected one of float32, float16, bfloat16, int32, int64, uint8 for ") + what +
+                    std::string("Expected one of float32, float16, bfloat16, int32, int64, uint8, float64 for ") + what +
                         ".dtype but received " + name,
                     true);
 }
@@ -94,7 +95,9 @@ Napi::Object TensorToJs(Napi::Env env, const at::Tensor& t) {
     case napi_uint16_array: arr = Napi::Uint16Array::New(env, t.numel(), buf, 0); break;
     case napi_int32_array: arr = Napi::Int32Array::New(env, t.numel(), buf, 0); break;
     case napi_bigint64_array: arr = Napi::BigInt64Array::New(env, t.numel(), buf, 0); break;
-    default: arr = Napi::Uint8Array::New(env, t.numel(), buf, 0); break;
+    case napi_float64_array: arr = Napi::Float64Array::New(env, t.numel(), buf, 0); break;
+    case napi_uint8_array: arr = Napi::Uint8Array::New(env, t.numel(), buf, 0); break;
+    default: throw NativeError(code::kDtype, std::string("no typed array for dtype ") + e.name);
   }
   Napi::Array shape = Napi::Array::New(env, t.dim());
   for (int64_t i = 0; i < t.dim(); ++i) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, t.size(i)));

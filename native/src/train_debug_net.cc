@@ -1,5 +1,6 @@
 // A deliberately small embedding network (two convolutions, stride 4) used by tests and tiny
 // smoke configurations of the trainer, so the training machinery can be checked in seconds.
+#include "seeded.h"
 #include "async.h"
 #include "handle.h"
 #include "registry.h"
@@ -36,8 +37,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     int64_t width = static_cast<int64_t>(GetNumber(o, "width", 16));
     int64_t dim = static_cast<int64_t>(GetNumber(o, "dim", 8));
     uint64_t seed = static_cast<uint64_t>(GetNumber(o, "seed", 0));
-    torch::manual_seed(seed);
-    std::shared_ptr<EmbeddingNet> net = std::make_shared<SmallNet>(width, dim);
+    std::shared_ptr<EmbeddingNet> net = Seeded(seed, [&] { return std::make_shared<SmallNet>(width, dim); });
     return WrapHandle(info.Env(), net);
   });
 }

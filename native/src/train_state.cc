@@ -31,6 +31,9 @@ struct Trainer {
   MemoryBank bank{2};
   std::shared_ptr<Group> group;  // data-parallel ranks (nullptr: a single process)
   bool mixedPrecision = false;   // bfloat16 autocast for the network's forward pass
+  // Parameters, losses and SGD in float32, or float64 (a numerical check: rounding ~1e-16, so runs
+  // that differ only in summation order stay together through max-pools and argmaxes).
+  at::ScalarType dtype = at::kFloat;
   int64_t iteration = 0;
   std::mutex mutex;  // one step (or state read/write) at a time
 };
@@ -53,6 +56,16 @@ void SgdUpdate(Trainer& t, double lr) {
     p.add_(it->second, -lr);
     p.mutable_grad() = at::Tensor();
   }
+}
+
+// The module's floating-point parameters and buffers in `dtype`. Module::to(dtype) would convert the
+// integer num_batches_tracked counters too, which torch.nn.Module.to leaves alone.
+void FloatingTo(torch::nn::Module& module, at::ScalarType dtype) {
+  torch::NoGradGuard ng;
+  for (auto& p : module.parameters(true))
+    if (p.is_floating_point() && p.scalar_type() != dtype) p.set_data(p.data().to(dtype));
+  for (auto& b : module.buffers(true))
+    if (b.is_floating_point() && b.scalar_type() != dtype) b.set_data(b.data().to(dtype));
 }
 
 Group* DataParallel(const Trainer& t) { return t.group && t.group->size > 1 ? t.group.get() : nullptr; }
@@ -108,15 +121,17 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     t->weightDecay = GetNumber(o, "weightDecay", 1e-3);
     t->unknownLr = GetNumber(o, "unknownLr", 0.1);
     t->mixedPrecision = GetBool(o, "mixedPrecision", false);
+    t->dtype = DtypeFromName(GetString(o, "dtype", "float32"), "options");
     t->bank = MemoryBank(static_cast<int64_t>(GetNumber(o, "bankBatches", 2)));
     t->known = OptionalTensorFromJs(o.Get("known"), "known");
     t->unknown = OptionalTensorFromJs(o.Get("unknown"), "unknown");
     t->knownText = OptionalTensorFromJs(o.Get("knownText"), "knownText");
     auto dev = t->device;
-    if (t->known.defined()) t->known = L2Normalize(t->known.to(dev), 1);
-    if (t->knownText.defined()) t->knownText = t->knownText.to(dev);
-    if (t->unknown.defined()) t->unknown = L2Normalize(t->unknown.to(dev), 1);
+    if (t->known.defined()) t->known = L2Normalize(t->known.to(dev, t->dtype), 1);
+    if (t->knownText.defined()) t->knownText = t->knownText.to(dev, t->dtype);
+    if (t->unknown.defined()) t->unknown = L2Normalize(t->unknown.to(dev, t->dtype), 1);
     t->net->Module().to(dev);
+    FloatingTo(t->net->Module(), t->dtype);
     if (o.Has("group") && !o.Get("group").IsUndefined()) t->group = UnwrapHandle<Group>(o.Get("group"), "options.group");
     if (Group* g = DataParallel(*t)) BroadcastState(*t, g);
     return WrapHandle(info.Env(), t);
@@ -145,13 +160,13 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
           if (t->unknown.defined()) t->unknown.set_requires_grad(true);
           Group* group = DataParallel(*t);
           SyncBatchNormScope syncBatchNorm(group);
-          auto images = batch.images.to(t->device);
+          auto images = batch.images.to(t->device, t->dtype);
           at::Tensor emb;
           {
             AutocastScope autocast(t->mixedPrecision, t->device);
             emb = t->net->Forward(images);
           }
-          emb = emb.to(at::kFloat);  // losses and k-means in float32
+          emb = emb.to(t->dtype);  // losses and k-means in the trainer's type (after bfloat16 autocast too)
           auto bank = t->bank.All(emb.size(1), emb.options());
           StepLosses l = ComputeStepLosses(emb, batch, t->known, t->unknown, bank, t->knownText, t->step, group);
           double loss = l.loss;
@@ -212,7 +227,7 @@ Napi::Value State(const Napi::CallbackInfo& info) {
     auto t = UnwrapHandle<Trainer>(info[0], "trainer");
     return RunAsync(info.Env(), "trainer.state", [t]() -> Producer {
       std::lock_guard<std::mutex> lock(t->mutex);
-      StateDict model = ModuleStateDict(t->net->Module());
+      StateDict model = ModuleStateDict(t->net->Module(), /*withCounters=*/true, StateDictFloats::kExact);
       StateDict momentum = PrepareStateDictForJs(t->momentumBuffers);
       StateDict extra;
       if (t->unknown.defined()) extra.emplace("unknown", PrepareForJs(t->unknown));

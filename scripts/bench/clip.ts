@@ -1,7 +1,6 @@
 // CLIP throughput: encodeImage and denseFeatures images/s for the vit-tiny fixture and a
 // ViT-B/16-sized random model at 224 and 448, with achieved GFLOP/s (analytic count of the matmuls
 // and the patch convolution) as a ratio of the in-process SGEMM rate.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clip } from '../../src/clip/clip.ts';
 import { WordTokenizer } from '../../src/clip/tokenizer.ts';
@@ -25,9 +24,9 @@ async function timeIt(fn: () => Promise<unknown>, repeats: number): Promise<numb
 
 export async function run(emit: (r: BenchResult) => void): Promise<void> {
   const peak = await sgemmGflops();
-  const fixture = path.resolve(import.meta.dirname, '../../../shared/fixtures/parity/vit-tiny.safetensors');
+  const fixture = path.resolve(import.meta.dirname, '../../test/fixtures/parity/vit-tiny.safetensors');
   const models: { name: string; clip: Clip; width: number; layers: number; patch: number; embed: number }[] = [];
-  if (fs.existsSync(fixture)) models.push({ name: 'vit-tiny', clip: await Clip.load(fixture, { vocab: new WordTokenizer([]) }), width: 128, layers: 2, patch: 16, embed: 32 });
+  models.push({ name: 'vit-tiny', clip: await Clip.load(fixture, { vocab: new WordTokenizer([]) }), width: 128, layers: 2, patch: 16, embed: 32 });
   models.push({
     name: 'vit-b16-size',
     clip: await Clip.create({ kind: 'vit', embedDim: 512, imageResolution: 224, visionWidth: 768, visionLayers: 12, patchSize: 16, contextLength: 77, textWidth: 512, textLayers: 12 }, new WordTokenizer(['a'])),

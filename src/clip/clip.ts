@@ -72,7 +72,7 @@ export async function readClipWeights(file: string): Promise<Record<string, Tens
     sd = await safetensors.read(file, { upcast: true });
   }
   for (const [k, t] of Object.entries(sd)) {
-    if (t.dtype !== 'float32') throw clips4Error(ErrorCodes.weights, `${file}: tensor '${k}' has dtype ${t.dtype}; CLIP weights must be floating point`);
+    if (t.dtype !== 'float32') throw clips4Error(ErrorCodes.weights, `${file}: tensor '${k}' has dtype ${t.dtype}; CLIP weights must be float32, float16 or bfloat16 (convert the file, e.g. to F32)`);
   }
   return isHuggingFaceClip(sd) ? fromHuggingFace(sd, file) : sd;
 }

@@ -12,8 +12,9 @@ export const fileDtypes: Record<string, { dtype: Dtype; bytes: number }> = {
   I64: { dtype: 'int64', bytes: 8 },
   I32: { dtype: 'int32', bytes: 4 },
   U8: { dtype: 'uint8', bytes: 1 },
+  F64: { dtype: 'float64', bytes: 8 },
 };
-const knownUnsupported = new Set(['F64', 'I16', 'I8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
+const knownUnsupported = new Set(['I16', 'I8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
 
 export const dtypeToFile: Record<Dtype, string> = {
   float32: 'F32',
@@ -22,6 +23,7 @@ export const dtypeToFile: Record<Dtype, string> = {
   int64: 'I64',
   int32: 'I32',
   uint8: 'U8',
+  float64: 'F64',
 };
 
 /** Headers larger than this are refused (the reference implementation uses the same bound). */

@@ -26,6 +26,8 @@ export interface TrainerOptions {
   unknownLr?: number;
   /** bfloat16 autocast for the network's forward pass (losses, k-means and SGD stay float32). */
   mixedPrecision?: boolean;
+  /** Parameters, losses and SGD in float32, or float64 (numerical checks: checkpoints are then float64). */
+  dtype?: 'float32' | 'float64';
   /** Known-class prototypes [K,E] (CLIP image space), unknown prototypes [U,E], known text embeddings [K,E]. */
   known?: Tensor<'float32'>;
   unknown?: Tensor<'float32'>;
@@ -38,7 +40,7 @@ export interface TrainerOptions {
 const keys = [
   'device', 'grid', 'kmeansIterations', 'locationWeight', 'kappa', 'bankBatches', 'contrastive', 'embedding', 'semantic',
   'maskclipPlus', 'weightContrastive', 'weightEmbedding', 'weightSemantic', 'semanticTemperature', 'lossImpl', 'momentum',
-  'weightDecay', 'unknownLr', 'mixedPrecision', 'known', 'unknown', 'knownText', 'group',
+  'weightDecay', 'unknownLr', 'mixedPrecision', 'dtype', 'known', 'unknown', 'knownText', 'group',
 ] as const;
 
 export interface TrainBatch {
@@ -100,6 +102,7 @@ export class NativeTrainer {
       weightDecay: opt(o, 'weightDecay', 1e-3, pos),
       unknownLr: opt(o, 'unknownLr', 0.1, pos),
       mixedPrecision: opt(o, 'mixedPrecision', false, boolean),
+      dtype: opt(o, 'dtype', 'float32', (n, v) => oneOf(n, v, ['float32', 'float64'] as const)),
     };
     const dims: Record<string, number> = {};
     if (o.known !== undefined) clean.known = o.known, checkTensor('options.known', o.known, { dtype: 'float32', shape: ['K', 'E'] }, dims);

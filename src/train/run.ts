@@ -51,7 +51,7 @@ function datasetFiles(c: Config): { files: string[]; classes: string[] } {
 }
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
-  const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string; mixedPrecision: boolean };
+  const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string; mixedPrecision: boolean; precision: 'float32' | 'float64' };
   const group = o.dist ? await ProcessGroup.join(o.dist) : undefined;
   const world = group?.info.worldSize ?? 1;
   const rank = group?.info.rank ?? 0;
@@ -110,6 +110,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     semanticTemperature: l.temperature as number,
     unknownLr: l.unknownLr as number,
     mixedPrecision: t.mixedPrecision,
+    dtype: t.precision,
     momentum: t.momentum,
     weightDecay: t.weightDecay,
     known: prepared.known,
@@ -172,6 +173,9 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
       tb!.scalars(it, { 'loss/total': mt.loss, 'loss/contrastive': mt.contrastive, 'loss/embedding': mt.embedding, 'loss/semantic': mt.semantic, 'loss/unknown': mt.unknown, avgsim: mt.avgsim, lr: lastMetrics.lr, 'images_per_second': lastMetrics.imagesPerSecond });
       bar.update(it, { ...mt, imagesPerSecond: lastMetrics.imagesPerSecond });
       if (it % ck.every === 0) await save(it);
+      // Tests: a hard kill at a known point (after this step's metrics line and checkpoint), where
+      // a kill from outside would race a fast run to its end.
+      if (process.env.CLIPS4_TEST_KILL_AFTER_STEP === String(it)) process.kill(process.pid, 'SIGKILL');
     }
     if (stop || it === t.iterations) await save(it);
   } finally {

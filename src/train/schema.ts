@@ -61,6 +61,7 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     seed: { type: 'int', default: 0, min: 0, help: 'seed of initialisation and data order' },
     device: { type: 'string', default: 'cpu', help: "'cpu', 'cuda', 'cuda:N' or 'auto'" },
     mixedPrecision: { type: 'bool', default: false, help: 'bfloat16 autocast for the network forward pass (losses and optimiser stay float32)' },
+    precision: { type: 'string', default: 'float32', values: ['float32', 'float64'], help: 'parameters, losses and SGD in float32, or float64 for numerical checks (checkpoints in float64; model.safetensors stays float32)' },
   },
   segments: {
     grid: { type: 'int[]', default: [6, 6], length: 2, min: 1, help: 'k-means grid initialisation (6x6 = 36 segments per view)' },

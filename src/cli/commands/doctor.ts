@@ -24,7 +24,7 @@ availability, intra-op threads, which BLAS LibTorch uses (and OpenBLAS's kernel 
       `addon       ${r.addon} (${r.addonKind})`,
       `cuda        ${r.cuda ? `yes, ${r.cudaDevices} device(s)` : 'no'}`,
       `threads     ${r.threads}`,
-      `blas        ${r.blas}${r.blasCore ? `, ${r.blasCore} kernels` : ''}`,
+      `blas        ${r.blas}${r.blasCore ? `, ${r.blasCore} kernels` : ''}${r.blasThreading ? `, ${r.blasThreading.parallel} threading${r.blasThreading.limited ? ' limited to 1 thread' : ''}` : ''}`,
       `sgemm       ${r.sgemmGflops.toFixed(1)} GFLOP/s (float32, 1024², cpu)`,
     ];
     for (const w of r.warnings) lines.push(`WARNING     ${w}`);

@@ -1,0 +1,10 @@
+#include "seeded.h"
+
+namespace clips4 {
+
+std::mutex& DefaultGeneratorMutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace clips4

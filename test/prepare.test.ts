@@ -8,7 +8,7 @@ import { Clip } from '../src/clip/clip';
 import { WordTokenizer } from '../src/clip/tokenizer';
 import { prepareTraining } from '../src/train/prepare';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
-import { fixture, fixtureTest, repoRoot } from './helpers/fixtures';
+import { fixture, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 test('unreadable training images are skipped with a warning, or stop the run with strict', async (t) => {
@@ -19,7 +19,7 @@ test('unreadable training images are skipped with a warning, or stop the run wit
   fs.writeFileSync(broken, fs.readFileSync(files[0]).subarray(0, 200));
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
   const lines: string[] = [];
-  const o = { files: [...files, broken], clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 2, seed: 0, log: (l: string) => lines.push(l) };
+  const o = { files: [...files, broken], clip, variant: 'maskclip' as const, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 2, seed: 0, log: (l: string) => lines.push(l) };
   const p = await prepareTraining(o);
   t.is(p.samples.length, 6);
   t.true(lines.some((l) => l.includes(`skipping ${broken}`)));
@@ -27,7 +27,7 @@ test('unreadable training images are skipped with a warning, or stop the run wit
   await t.throwsAsync(prepareTraining({ ...o, strict: true }), { message: new RegExp(`Cannot decode image ${broken}`) });
 });
 
-fixtureTest('clips4 score-davis: a perfect prediction scores 1', (t) => {
+test('clips4 score-davis: a perfect prediction scores 1', (t) => {
   const gt = fixture('real', 'DAVIS', 'Annotations', '480p');
   const r = spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'src/cli/main.ts'), 'score-davis', '--pred', gt, '--gt', gt, '--json'], { encoding: 'utf8', cwd: repoRoot });
   t.is(r.status, 0, r.stderr);

@@ -3,7 +3,7 @@
 // same batches as an uninterrupted one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Clip } from '../clip/clip';
+import { Clip, type DenseVariant } from '../clip/clip';
 import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, type Dataset } from '../data/datasets';
 import { regionSourceFromConfig, type RegionConfig } from '../data/region-source';
 import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
@@ -80,7 +80,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   // One process per machine builds the shared caches; the others read them once it is done.
   const builder = !group || group.info.localRank === 0;
   if (!builder) await group!.barrier();
-  const prepared = await prepareTraining({ files, clip, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data as unknown as RegionConfig), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
+  const prepared = await prepareTraining({ files, clip, variant: clipCfg.variant as DenseVariant, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data as unknown as RegionConfig), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   if (group && builder) await group.barrier();
   if (lead) {
     // The prototypes training starts from (the checkpoints hold the evolving unknown ones).

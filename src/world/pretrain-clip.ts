@@ -7,10 +7,12 @@ import * as path from 'node:path';
 import { Clip } from '../clip/clip';
 import { WordTokenizer } from '../clip/tokenizer';
 import { writeJsonAtomicSync } from '../io/atomic';
+import type { RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
-import { makeRng } from './rng';
+import { caption } from './captions';
+import { makeRng, type Rng } from './rng';
 import { cropResize } from './resample';
-import { captionsById, imagePath, loadImages, readCrops, readWorld, splitIds } from './data';
+import { captionsById, imagePath, loadImages, readClassLabels, readCrops, readWorld, splitIds } from './data';
 import { maskclipMiou } from './evaluate';
 
 /** Prompt templates for the world's vocabulary (words its captions use). */
@@ -33,6 +35,15 @@ export interface PretrainOptions {
   lr?: number;
   /** Smallest crop side as a fraction of the image (random resized crops). */
   minCrop?: number;
+  /**
+   * Fraction of each batch that is region crops captioned with what they show: a random square
+   * (side a fraction `cropSide` of the image) named by the classes covering at least `minShare`
+   * of it, in the captions' templates. Still image–caption pairs (the generator knows what it
+   * painted where), never masks.
+   */
+  cropPairs?: number;
+  cropSide?: [number, number];
+  minShare?: number;
   log?: (line: string) => void;
 }
 
@@ -52,6 +63,9 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   const batch = o.batch ?? 64;
   const peak = o.lr ?? 2e-3;
   const minCrop = o.minCrop ?? 0.5;
+  const cropPairs = o.cropPairs ?? 0;
+  const [sideLo, sideHi] = o.cropSide ?? [0.2, 0.5];
+  const minShare = o.minShare ?? 0.15;
   const budget = (o.minutes ?? 7) * 60;
   const maxSteps = o.maxSteps ?? Infinity;
   const r = makeRng(o.seed ?? 0);
@@ -61,6 +75,7 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   const tokenizer = WordTokenizer.fromTexts([...texts, ...world.names, ...WORLD_TEMPLATES.map((t) => t.replace('{}', ''))]);
   log(`pretrain-clip: ${ids.length} image–caption pairs, vocabulary ${tokenizer.vocabSize} words`);
   const images = await loadImages(ids.map((id) => imagePath(o.data, id)));
+  const labels = cropPairs > 0 ? ids.map((id) => readClassLabels(o.data, id, world.labelOffset)) : [];
   const clip = await Clip.create(
     { kind: 'vit', embedDim: 64, imageResolution: res, visionWidth: o.width ?? 128, visionLayers: o.layers ?? 4, patchSize: 8, contextLength: 32, textWidth: o.textWidth ?? 128, textLayers: 2 },
     tokenizer,
@@ -72,28 +87,33 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   const warmup = 50;
   const estSteps = Math.min(maxSteps, Math.round(budget * 3));
   // Captions naming the same set of classes are indistinguishable to the text side; a batch holds at
-  // most one image per set so that no pair in it is a false negative.
-  const keyOf = texts.map((t) => world.names.filter((n) => ` ${t.toLowerCase().replace(/[^a-z ]/g, ' ')} `.includes(` ${n} `)).join('|'));
-  const pickBatch = (): number[] => {
+  // most one pair per set so that no pair in it is a false negative.
+  const keyOf = (t: string) => world.names.filter((n) => ` ${t.toLowerCase().replace(/[^a-z ]/g, ' ')} `.includes(` ${n} `)).join('|');
+  const imageKeys = texts.map(keyOf);
+  const pickBatch = (): { view: RawImage; text: string }[] => {
     const seen = new Set<string>();
-    const out: number[] = [];
+    const out: { view: RawImage; text: string }[] = [];
     for (let tries = 0; out.length < batch && tries < batch * 20; tries++) {
       const i = r.int(ids.length);
-      if (seen.has(keyOf[i])) continue;
-      seen.add(keyOf[i]);
-      out.push(i);
+      const img = images[i];
+      let pair: { view: RawImage; text: string; key: string };
+      if (r.chance(cropPairs)) {
+        pair = regionCrop(img, labels[i], world.names, r, res, [sideLo, sideHi], minShare);
+        pair.key = keyOf(pair.text);
+      } else {
+        const side = img.width * Math.sqrt(r.range(minCrop, 1));
+        pair = { view: cropResize(img, r.range(0, img.width - side), r.range(0, img.height - side), side, side, res, res, r.chance(0.5)), text: texts[i], key: imageKeys[i] };
+      }
+      if (seen.has(pair.key)) continue;
+      seen.add(pair.key);
+      out.push(pair);
     }
-    while (out.length < batch) out.push(r.int(ids.length));
     return out;
   };
   while (step < maxSteps && (Date.now() - started) / 1000 < budget) {
-    const pick = pickBatch();
-    const views = pick.map((i) => {
-      const img = images[i];
-      const s = img.width * Math.sqrt(r.range(minCrop, 1));
-      return cropResize(img, r.range(0, img.width - s), r.range(0, img.height - s), s, s, res, res, r.chance(0.5));
-    });
-    const tokens = clip.tokenize(pick.map((i) => texts[i]));
+    const pairs = pickBatch();
+    const views = pairs.map((p) => p.view);
+    const tokens = clip.tokenize(pairs.map((p) => p.text));
     const progress = Math.min(1, step / estSteps);
     const lr = peak * Math.min(1, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
     const m = await clip.trainStep(normalizeImages(views), tokens, { lr, weightDecay: 0.05 });
@@ -138,4 +158,27 @@ export async function zeroShot(clip: Clip, dir: string, names: string[], res: nu
     });
   }
   return correct / crops.length;
+}
+
+/**
+ * A random square of `img` (side a fraction `side` of the image, mirrored half the time) and a
+ * caption naming the classes that cover at least `minShare` of it (the largest one always).
+ */
+export function regionCrop(img: RawImage, label: { data: Uint8Array; width: number }, names: string[], r: Rng, res: number, side: [number, number], minShare: number): { view: RawImage; text: string; key: string } {
+  const s = Math.round(img.width * r.range(side[0], side[1]));
+  const x0 = r.int(img.width - s + 1);
+  const y0 = r.int(img.height - s + 1);
+  const counts = new Map<number, number>();
+  for (let y = y0; y < y0 + s; y++) {
+    for (let x = x0; x < x0 + s; x++) {
+      const c = label.data[y * label.width + x];
+      if (c !== 255) counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+  }
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  const present = new Map<string, number>();
+  ranked.forEach(([c, n], k) => {
+    if (k === 0 || n >= minShare * s * s) present.set(names[c], 1);
+  });
+  return { view: cropResize(img, x0, y0, s, s, res, res, r.chance(0.5)), text: caption(present, r), key: '' };
 }

@@ -75,6 +75,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
   const prepared = await prepareTraining({
     files: trainIds.map((id) => imagePath(o.data, id)),
     clip,
+    variant: 'maskclip',
     cacheDir: path.join(o.out, 'cache'),
     resize: 0,
     regions: { segments: 16, compactness: 10 },

@@ -6,13 +6,14 @@ export const worldPretrainClip: Command = {
   name: ['world', 'pretrain-clip'],
   summary: "train a small CLIP on a world's captions (zero-shot report)",
   usage: `Usage: clips4 world pretrain-clip --data DIR --out clip.safetensors [--minutes 7] [--max-steps N] [--batch 64] [--lr 2e-3]
-       [--width 128] [--layers 4] [--resolution 48] [--min-crop 0.5] [--seed 0]
+       [--width 128] [--layers 4] [--resolution 48] [--min-crop 0.5] [--crop-pairs 0] [--seed 0]
 
 Trains an OpenAI-layout CLIP (ViT width×layers, patch 8 at the given resolution; text transformer 128×2; word tokenizer saved
 beside the weights as <out>.tokenizer.json) with the symmetric contrastive loss, then reports zero-shot
-top-1 on the world's single-class crops and the MaskCLIP-mode val mIoU (<out>.report.json).`,
+top-1 on the world's single-class crops and the MaskCLIP-mode val mIoU (<out>.report.json).
+--crop-pairs F makes a fraction F of each batch region crops captioned with the classes they show.`,
   async run(argv) {
-    const { values } = parse(argv, { data: { type: 'string' }, out: { type: 'string' }, minutes: { type: 'string' }, 'max-steps': { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' }, width: { type: 'string' }, layers: { type: 'string' }, resolution: { type: 'string' }, 'min-crop': { type: 'string' } }, false);
+    const { values } = parse(argv, { data: { type: 'string' }, out: { type: 'string' }, minutes: { type: 'string' }, 'max-steps': { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' }, width: { type: 'string' }, layers: { type: 'string' }, resolution: { type: 'string' }, 'min-crop': { type: 'string' }, 'crop-pairs': { type: 'string' } }, false);
     const r = await pretrainClip({
       data: required(values, 'data'),
       out: required(values, 'out'),
@@ -24,6 +25,7 @@ top-1 on the world's single-class crops and the MaskCLIP-mode val mIoU (<out>.re
       layers: intOption(values, 'layers', 4, 1),
       resolution: intOption(values, 'resolution', 48, 16),
       minCrop: numberOption(values, 'min-crop', 0.5),
+      cropPairs: numberOption(values, 'crop-pairs', 0),
       seed: intOption(values, 'seed', 0, 0),
       log: (l) => process.stderr.write(l + '\n'),
     });

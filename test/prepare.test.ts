@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import test from 'ava';
 import { Clip } from '../src/clip/clip';
 import { WordTokenizer } from '../src/clip/tokenizer';
+import { loadImage } from '../src/image/load';
+import { normalizeImages } from '../src/image/normalize';
 import { prepareTraining } from '../src/train/prepare';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
 import { fixture, repoRoot } from './helpers/fixtures';
@@ -34,4 +36,25 @@ test('clips4 score-davis: a perfect prediction scores 1', (t) => {
   const s = JSON.parse(r.stdout);
   t.is(s.J, 1);
   t.is(s.F, 1);
+});
+
+test('clip.variant chooses the teacher features training learns from (and keys their cache)', async (t) => {
+  const dir = tmpDir('clips4-prepvariant-');
+  await generateWorld({ out: path.join(dir, 'w'), seed: 6, train: 2, val: 1, size: 48, crops: 0 });
+  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 2).map((f) => path.join(dir, 'w', 'JPEGImages', f));
+  const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 2, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]), { seed: 2 });
+  const base = { files, clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 };
+  const image = normalizeImages([(await loadImage(files[0]))]);
+  for (const variant of ['maskclip', 'clearclip'] as const) {
+    const p = await prepareTraining({ ...base, variant });
+    const want = (await clip.denseFeatures(image, { variant })).data;
+    const got = p.samples[0].clip.data;
+    t.is(got.length, want.length);
+    // The cache holds float16: agreement to its rounding.
+    const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]) / Math.max(1e-3, Math.abs(want[i]))), 0);
+    t.true(worst < 2e-3, `${variant}: relative difference ${worst}`);
+  }
+  const masked = (await clip.denseFeatures(image, { variant: 'maskclip' })).data;
+  const clear = (await clip.denseFeatures(image, { variant: 'clearclip' })).data;
+  t.true(masked.some((v, i) => Math.abs(v - clear[i]) > 1e-2), 'the two variants give different features here');
 });

@@ -9,6 +9,7 @@ import { WordTokenizer } from '../src/clip/tokenizer';
 import { loadImage } from '../src/image/load';
 import { normalizeImages } from '../src/image/normalize';
 import { prepareTraining } from '../src/train/prepare';
+import { zeros, type Tensor } from '../src/tensor';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
 import { fixture, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
@@ -57,4 +58,37 @@ test('clip.variant chooses the teacher features training learns from (and keys t
   const masked = (await clip.denseFeatures(image, { variant: 'maskclip' })).data;
   const clear = (await clip.denseFeatures(image, { variant: 'clearclip' })).data;
   t.true(masked.some((v, i) => Math.abs(v - clear[i]) > 1e-2), 'the two variants give different features here');
+});
+
+test('clusters k-means leaves empty are no CLIP segments: no zero prototype, no zero candidate', async (t) => {
+  // A teacher whose features are one direction on the left half of every image and the opposite on
+  // the right: the 3×3 grid's middle column starts half and half, its centroid carries no
+  // embedding, and its pixels all leave for the pure columns, so 3 of the 9 clusters end empty.
+  const dir = tmpDir('clips4-prepempty-');
+  await generateWorld({ out: path.join(dir, 'w'), seed: 8, train: 4, val: 1, size: 48, crops: 0 });
+  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 4).map((f) => path.join(dir, 'w', 'JPEGImages', f));
+  const E = 4;
+  const fakeClip = {
+    id: 'split-teacher',
+    info: { kind: 'vit', patchSize: 8, embedDim: E },
+    async denseFeatures(x: Tensor<'float32'>) {
+      const [n, , H, W] = x.shape;
+      const h = H / 8;
+      const w = W / 8;
+      const f = zeros('float32', [n, E, h, w]);
+      for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) f.data[((b * E + 0) * h + y) * w + xx] = xx < w / 2 ? 1 : -1;
+      return f;
+    },
+    async textClassifier(names: string[]) {
+      const f = zeros('float32', [names.length, E]);
+      names.forEach((_, i) => (f.data[i * E + (i % E)] = 1));
+      return f;
+    },
+  } as unknown as Clip;
+  const p = await prepareTraining({ files, clip: fakeClip, variant: 'maskclip', cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 8, seed: 0 });
+  t.true(p.clipSegments < 4 * 9, `${p.clipSegments} segments from 4 images of 3×3 clusters: the empty ones are left out`);
+  t.is(p.clipSegments, 4 * 6);
+  const norms = (m: Tensor<'float32'>) => Array.from({ length: m.shape[0] }, (_, i) => Math.hypot(...m.data.subarray(i * E, (i + 1) * E)));
+  t.true(norms(p.unknown).every((n) => Math.abs(n - 1) < 1e-5), `unknown prototype norms ${norms(p.unknown).map((n) => n.toFixed(3))}`);
+  t.true(norms(p.known).every((n) => Math.abs(n - 1) < 1e-5), `known prototype norms ${norms(p.known).map((n) => n.toFixed(3))}`);
 });

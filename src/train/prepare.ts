@@ -109,8 +109,14 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     const K = Math.min(3, fh) * Math.min(3, fw);
     km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
     const m = await segmentMeans(f, km.labels);
-    segs.push(m.means.data as Float32Array);
-    S += m.means.shape[0];
+    // A cluster k-means left empty has no pixels and a zero mean: it is no CLIP segment, and must
+    // neither become an unknown prototype nor rank into a known class's top-m.
+    const rows = m.means.data as Float32Array;
+    m.image.data.forEach((img, s) => {
+      if (img < 0) return;
+      segs.push(rows.subarray(s * E, (s + 1) * E));
+      S++;
+    });
   }
   const all = new Float32Array(S * E);
   let off = 0;

@@ -314,3 +314,13 @@ test('a seed gives the same weights while other models are created at the same t
     else t.true(same(dicts[i]).length > 0, `seed ${seed} gives other weights`);
   });
 });
+
+test('logitScale is exp(logit_scale) of the weights, capped at 100 like the forward pass', async (t) => {
+  const file = fixture('parity', 'vit-tiny.safetensors');
+  const raw = (await safetensors.read(file)).logit_scale.data as Float32Array;
+  const clip = await Clip.load(file, { vocab: new WordTokenizer(['a']) });
+  t.true(Math.abs((await clip.logitScale()) - Math.min(100, Math.exp(raw[0]))) < 1e-3 * Math.min(100, Math.exp(raw[0])));
+  // A freshly created CLIP starts at OpenAI's initial temperature 0.07.
+  const fresh = await Clip.create(DENSE_TEST_CONFIG, new WordTokenizer(['a']), { seed: 1 });
+  t.true(Math.abs((await fresh.logitScale()) - 1 / 0.07) < 1e-3);
+});

@@ -138,7 +138,7 @@ test('knownPrototypes: per class the normalised mean of the top-m segments by so
     }
   }
   // m larger than the number of segments takes them all.
-  const all = await kernels.knownPrototypes(f32(seg.slice(0, 3)), f32(text), { m: 32 });
+  const all = await kernels.knownPrototypes(f32(seg.slice(0, 3)), f32(text), { m: 32, logitScale: 100 });
   const mean = unit(seg.slice(0, 3).reduce((acc, s) => acc.map((x, e) => x + s[e]), new Array(E).fill(0)));
   mean.forEach((x, e) => t.true(Math.abs(all.data[e] - x) < 1e-5));
 });

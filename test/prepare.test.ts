@@ -79,6 +79,9 @@ test('clusters k-means leaves empty are no CLIP segments: no zero prototype, no 
       for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) f.data[((b * E + 0) * h + y) * w + xx] = xx < w / 2 ? 1 : -1;
       return f;
     },
+    async logitScale() {
+      return 100;
+    },
     async textClassifier(names: string[]) {
       const f = zeros('float32', [names.length, E]);
       names.forEach((_, i) => (f.data[i * E + (i % E)] = 1));

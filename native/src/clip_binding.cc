@@ -210,6 +210,18 @@ Napi::Value Keys(const Napi::CallbackInfo& info) {
 }
 
 // stateDict(handle) → OpenAI-layout state dict (float32, CPU).
+// logitScale(handle) → exp(logit_scale) capped at 100, the scale CLIP's own softmax over classes uses.
+Napi::Value LogitScale(const Napi::CallbackInfo& info) {
+  return Guarded(info, "clip.logitScale", [&]() -> Napi::Value {
+    auto h = UnwrapHandle<ClipHandle>(info[0], "clip");
+    return RunAsync(info.Env(), "clip.logitScale", [h]() -> Producer {
+      std::lock_guard<std::mutex> lock(h->mutex);
+      double scale = h->model->logit_scale.exp().clamp_max(100).item<double>();
+      return [scale](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, scale); };
+    }, GradMode::kNoGrad);
+  });
+}
+
 Napi::Value GetStateDict(const Napi::CallbackInfo& info) {
   return Guarded(info, "clip.stateDict", [&]() -> Napi::Value {
     auto h = UnwrapHandle<ClipHandle>(info[0], "clip");
@@ -318,6 +330,7 @@ Napi::Value WriteTorchScript(const Napi::CallbackInfo& info) {
 
 void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "clip", "load", Load);
+  Export(env, exports, "clip", "logitScale", LogitScale);
   Export(env, exports, "clip", "create", Create);
   Export(env, exports, "clip", "encodeImage", EncodeImage);
   Export(env, exports, "clip", "encodeText", EncodeText);

@@ -51,6 +51,8 @@ export interface ClipBinding {
   encodeText(clip: Handle, tokens: Tensor): Promise<Tensor<'float32'>>;
   denseFeatures(clip: Handle, images: Tensor, options: { variant: string; window?: number; stride?: number; attention?: boolean }): Promise<{ features: Tensor<'float32'>; attention?: Tensor<'float32'> }>;
   stateDict(clip: Handle): Promise<Record<string, Tensor<'float32'>>>;
+  /** exp(logit_scale) capped at 100: the temperature of CLIP's own softmax over classes. */
+  logitScale(clip: Handle): Promise<number>;
   trainStep(clip: Handle, images: Tensor, tokens: Tensor, options: { lr: number; weightDecay: number }): Promise<{ loss: number; accuracy: number }>;
   readTorchScript(file: string): Promise<Record<string, Tensor<'float32'>>>;
   keys(clip: Handle, images: Tensor): Promise<Tensor<'float32'>>;
@@ -233,6 +235,11 @@ export class Clip {
   trainStep(images: Tensor<'float32'>, tokens: Tensor<'int64'>, options: { lr: number; weightDecay?: number }): Promise<{ loss: number; accuracy: number }> {
     this.checkImages(images);
     return call(() => native().clip.trainStep(this.handle, images, tokens, { lr: options.lr, weightDecay: options.weightDecay ?? 0.1 }));
+  }
+
+  /** exp(logit_scale) from the weights, capped at 100 as CLIP's forward pass does (100 for OpenAI's). */
+  logitScale(): Promise<number> {
+    return call(() => native().clip.logitScale(this.handle));
   }
 
   /** The weights in OpenAI's layout (float32). */

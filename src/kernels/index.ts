@@ -114,14 +114,15 @@ export async function unknownPrototypeLoss(o: { unknown: Tensor<'float32'>; clip
  * Known-class prototypes (paper Fig. 3b): softmax over classes of logitScale·cos(i_s, t_k) for every
  * CLIP segment embedding, then per class the normalised mean of its top-m segments.
  */
-export async function knownPrototypes(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m?: number; logitScale?: number } = {}) {
+export async function knownPrototypes(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m?: number; logitScale: number }) {
   const dims = checkTensor('clipSegments', clipSegments, { dtype: 'float32', shape: ['S', 'E'] });
   checkTensor('text', text, { dtype: 'float32', shape: ['K', 'E'] }, dims);
   if (dims.S < 1) throw invalidParameter('clipSegments', 'at least one segment', '[0, E]');
   const o = optionsObject('options', options);
   onlyKeys('options', o, ['m', 'logitScale']);
   const m = opt(o, 'm', 32, (n, v) => integer(n, v, 1));
-  const logitScale = opt(o, 'logitScale', 100, (n, v) => number(n, v, 0));
+  // No default: the scale belongs to the CLIP whose segments and text these are (Clip.logitScale).
+  const logitScale = number('options.logitScale', o.logitScale, 0);
   return call(() => native().kernels.knownPrototypes(clipSegments, text, { m, logitScale }));
 }
 

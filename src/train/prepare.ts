@@ -125,7 +125,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     off += s.length;
   }
   const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
-  const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, knownText, { m: o.topM });
+  const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, knownText, { m: o.topM, logitScale: await o.clip.logitScale() });
   for (const g of coincidingPrototypes(known, o.knownNames)) {
     log(`warning: known classes ${g.join(', ')} got the same prototype (the same top-${o.topM} of ${S} CLIP segments), so the semantic loss cannot tell them apart; use more training images or a smaller prototypes.topM`);
   }

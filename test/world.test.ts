@@ -7,6 +7,8 @@ import test from 'ava';
 import sharp from 'sharp';
 import { decodeIndexedPng } from '../src/io/png';
 import { generateWorld, LABEL_OFFSET, WORLD_CLASSES } from '../src/world';
+import { regionCrop } from '../src/world/pretrain-clip';
+import { makeRng } from '../src/world/rng';
 import { tmpDir } from './helpers/tmp';
 
 const root = tmpDir('clips4-world-');
@@ -110,4 +112,31 @@ test.serial('classes look different: a nearest-mean colour/texture classifier be
   });
   const acc = correct / crops.length;
   t.true(acc > 5 / WORLD_CLASSES.length, `accuracy ${(acc * 100).toFixed(1)}% vs chance ${(100 / WORLD_CLASSES.length).toFixed(1)}%`);
+});
+
+test('region crops for CLIP pretraining are captioned with the classes that cover them', (t) => {
+  // 96² image: sky above row 40, grass below; a small sun in the sky's top-left corner.
+  const size = 96;
+  const names = ['sky', 'grass', 'sun'];
+  const label = { data: new Uint8Array(size * size), width: size };
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) label.data[y * size + x] = y < 40 ? (x < 10 && y < 10 ? 2 : 0) : 1;
+  const img = { data: new Uint8Array(size * size * 3), width: size, height: size };
+  const r = makeRng(4);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 400; i++) {
+    const c = regionCrop(img, label, names, r, 48, [0.2, 0.3], 0.15);
+    t.is(c.view.width, 48);
+    // The caption names only classes covering at least 15% of the crop, or its largest one.
+    const counts = [0, 0, 0];
+    for (let y = c.box.y0; y < c.box.y0 + c.box.s; y++) for (let x = c.box.x0; x < c.box.x0 + c.box.s; x++) counts[label.data[y * size + x]]++;
+    const largest = counts.indexOf(Math.max(...counts));
+    const eligible = names.filter((_, k) => k === largest || counts[k] >= 0.15 * c.box.s * c.box.s);
+    const named = names.filter((n) => new RegExp(`\\b${n}\\b`).test(c.text));
+    t.true(named.length >= 1 && named.every((n) => eligible.includes(n)), `${c.text}: eligible ${eligible}`);
+    for (const n of named) seen.set(n, (seen.get(n) ?? 0) + 1);
+  }
+  t.true((seen.get('grass') ?? 0) > 150 && (seen.get('sky') ?? 0) > 100, JSON.stringify([...seen]));
+  // A crop entirely inside the grass names grass alone.
+  const grassOnly = regionCrop(img, { data: new Uint8Array(size * size).fill(1), width: size }, names, r, 48, [0.3, 0.3], 0.15);
+  t.deepEqual(names.filter((n) => new RegExp(`\\b${n}\\b`).test(grassOnly.text)), ['grass']);
 });

@@ -9,6 +9,7 @@ import { WordTokenizer } from '../clip/tokenizer';
 import { writeJsonAtomicSync } from '../io/atomic';
 import type { RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
+import { number } from '../validate';
 import { caption } from './captions';
 import { makeRng, type Rng } from './rng';
 import { cropResize } from './resample';
@@ -63,7 +64,7 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   const batch = o.batch ?? 64;
   const peak = o.lr ?? 2e-3;
   const minCrop = o.minCrop ?? 0.5;
-  const cropPairs = o.cropPairs ?? 0;
+  const cropPairs = number('cropPairs', o.cropPairs ?? 0, 0, 1);
   const [sideLo, sideHi] = o.cropSide ?? [0.2, 0.5];
   const minShare = o.minShare ?? 0.15;
   const budget = (o.minutes ?? 7) * 60;
@@ -164,7 +165,7 @@ export async function zeroShot(clip: Clip, dir: string, names: string[], res: nu
  * A random square of `img` (side a fraction `side` of the image, mirrored half the time) and a
  * caption naming the classes that cover at least `minShare` of it (the largest one always).
  */
-export function regionCrop(img: RawImage, label: { data: Uint8Array; width: number }, names: string[], r: Rng, res: number, side: [number, number], minShare: number): { view: RawImage; text: string; key: string } {
+export function regionCrop(img: RawImage, label: { data: Uint8Array; width: number }, names: string[], r: Rng, res: number, side: [number, number], minShare: number): { view: RawImage; text: string; key: string; box: { x0: number; y0: number; s: number } } {
   const s = Math.round(img.width * r.range(side[0], side[1]));
   const x0 = r.int(img.width - s + 1);
   const y0 = r.int(img.height - s + 1);
@@ -180,5 +181,5 @@ export function regionCrop(img: RawImage, label: { data: Uint8Array; width: numb
   ranked.forEach(([c, n], k) => {
     if (k === 0 || n >= minShare * s * s) present.set(names[c], 1);
   });
-  return { view: cropResize(img, x0, y0, s, s, res, res, r.chance(0.5)), text: caption(present, r), key: '' };
+  return { view: cropResize(img, x0, y0, s, s, res, res, r.chance(0.5)), text: caption(present, r), key: '', box: { x0, y0, s } };
 }

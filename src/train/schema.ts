@@ -1,5 +1,6 @@
-// Every training setting, declared once with its type, default, range and help (paper defaults;
-// REFERENCE §4). Configs are JSON files composed from `_base_` files and `--set a.b=c` overrides.
+// Every training setting, declared once with its type, default, range and help. Defaults are the
+// paper's where it gives one (REFERENCE §4); where it does not, the help says so. Configs are JSON
+// files composed from `_base_` files and `--set a.b=c` overrides.
 import { FELZENSZWALB_DEFAULTS, REGION_METHODS } from '../data/regions';
 
 export type FieldType = 'int' | 'number' | 'bool' | 'string' | 'int[]' | 'number[]' | 'bool[]' | 'string[]';
@@ -77,7 +78,7 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     weightContrastive: { type: 'number', default: 1, min: 0, help: 'weight of L_t' },
     weightEmbedding: { type: 'number', default: 1, min: 0, help: 'weight of L_e' },
     weightSemantic: { type: 'number', default: 1, min: 0, help: 'weight of L_s' },
-    temperature: { type: 'number', default: 0.1, min: 1e-6, help: 'temperature of softmax(cos(v, C)) in L_s' },
+    temperature: { type: 'number', default: 0.1, min: 1e-6, help: 'temperature of softmax(cos(v, C)) in L_s (not in the paper, which writes none: 0.1 is ours, 1/kappa)' },
     maskclipPlus: { type: 'bool', default: false, help: 'MaskCLIP+ baseline: per-pixel pseudo-labels of the known classes, no other loss' },
     unknownLr: { type: 'number', default: 0.1, min: 0, help: 'step size of the unknown-prototype update (L_u)' },
   },

@@ -240,3 +240,18 @@ test('eval language and eval davis with a (random) trained-embedder checkpoint: 
   t.regex(rep2.features, /CLIP-S4 embedder .* at shorter side 64/);
   t.true(rep2.propagated.J >= 0 && rep2.propagated.J <= 1);
 });
+
+test('eval language --unknown fold scores a model only on the fold it was trained without', async (t) => {
+  const dir = scratch('heldout');
+  const net = { block: 'bottleneck' as const, layers: [1, 1, 1, 1], inner: [8, 8, 8, 8], out: [16, 16, 16, 16], stem: 8, headChannels: 16, embedDim: 32, norm: 'gn' as const };
+  const wrong = path.join(dir, 'cat-held-out.safetensors');
+  await PixelEmbedder.create(net, { seed: 1 }).save(wrong, { heldOut: ['cat'] });
+  t.deepEqual(PixelEmbedder.training(wrong), { heldOut: ['cat'] });
+  const r = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--model', wrong, '--unknown', 'fold', '--limit', '1', '--out', path.join(dir, 'out1')]);
+  t.not(r.status, 0);
+  t.regex(r.stderr, /trained with cat held out, but the fold holds potted plant, sheep, sofa, train, tv monitor/);
+  const right = path.join(dir, 'fold-held-out.safetensors');
+  await PixelEmbedder.create(net, { seed: 1 }).save(right, { heldOut: ['tv monitor', 'train', 'sofa', 'sheep', 'potted plant'] });
+  const r2 = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--model', right, '--unknown', 'fold', '--limit', '1', '--out', path.join(dir, 'out2')]);
+  t.is(r2.status, 0, r2.stderr);
+});

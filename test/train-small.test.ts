@@ -73,6 +73,7 @@ test.serial('clips4 export writes the newest checkpoint as an embedder that load
   const out = path.join(dir, 'exported', 'net.safetensors');
   t.is(await main(['export', run, '--out', out]), 0);
   const e = await PixelEmbedder.load(out);
+  t.deepEqual(PixelEmbedder.training(out), { heldOut: [] }, 'the export records the held-out classes of the run (none here)');
   const ck = (await loadLatest(run))!;
   t.is(ck.state.iteration, 10);
   const sd = await e.stateDict();

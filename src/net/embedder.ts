@@ -91,6 +91,12 @@ function checkImages(t: Tensor): void {
   checkTensor('images', t, { dtype: 'float32', shape: [null, 3, null, null] });
 }
 
+/** What a saved embedder records about its training. */
+export interface ModelTraining {
+  /** Class names held out as unknown: never given to training. */
+  heldOut: string[];
+}
+
 export class PixelEmbedder {
   private constructor(
     /** Native handle; also accepted by the trainer as its model. */
@@ -102,6 +108,13 @@ export class PixelEmbedder {
     const c = checkNetConfig('config', { ...PAPER_NET, ...config });
     const device = resolveDevice('options.device', options.device ?? 'cpu');
     return new PixelEmbedder(native().net.create(c, { seed: integer('options.seed', options.seed ?? 0, 0), device }), c);
+  }
+
+  /** What `<file>.json` records about the model's training (undefined for models saved without it). */
+  static training(file: string): ModelTraining | undefined {
+    const cfgFile = file.replace(/\.safetensors$/, '') + '.json';
+    if (!fs.existsSync(cfgFile)) return undefined;
+    return (JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as { training?: ModelTraining }).training;
   }
 
   /** Loads `<file>.safetensors` with its `<file>.json` config beside it. */
@@ -120,9 +133,13 @@ export class PixelEmbedder {
     await call(() => native().net.loadBackbone(this.handle, w));
   }
 
-  async save(file: string): Promise<void> {
+  /**
+   * Writes `<file>.safetensors` and `<file>.json`. `training.heldOut` records the classes whose names
+   * training never saw, so that a class-free evaluation can check it scores the right fold.
+   */
+  async save(file: string, training?: ModelTraining): Promise<void> {
     await safetensors.write(file, await call(() => native().net.stateDict(this.handle)), { format: 'clips4-pixel-embedder' });
-    writeJsonAtomicSync(file.replace(/\.safetensors$/, '') + '.json', { format: 'clips4-pixel-embedder', net: this.config });
+    writeJsonAtomicSync(file.replace(/\.safetensors$/, '') + '.json', { format: 'clips4-pixel-embedder', net: this.config, ...(training ? { training } : {}) });
   }
 
   /** L2-normalised embeddings [B,d,h,w] (eval mode). */

@@ -27,6 +27,7 @@ export async function exportRun(runDir: string, outFile: string, options: { chec
   await call(() => native().net.load(embedder.handle, ck.state.model));
   const file = outFile.endsWith('.safetensors') ? outFile : `${outFile}.safetensors`;
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  await embedder.save(file);
+  const heldOut = (ck.meta.config as { prototypes?: { heldOut?: string[] } }).prototypes?.heldOut ?? [];
+  await embedder.save(file, { heldOut });
   return { file, iteration: ck.state.iteration, checkpoint: ck.dir };
 }

@@ -185,7 +185,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     process.off('SIGTERM', onSignal);
   }
   if (lead) {
-    await embedder.save(path.join(o.out, 'model.safetensors'));
+    await embedder.save(path.join(o.out, 'model.safetensors'), { heldOut: p.heldOut });
     // Loss curves of the whole run (resumed runs included: metrics.jsonl is appended to).
     if (fs.existsSync(metricsFile)) await renderCurves(metricsFile, path.join(o.out, 'curves.png'), { title: `training ${path.basename(o.out)}` });
   }

@@ -4,6 +4,7 @@ import { ClassMeans } from '../../eval/class-means';
 import { unknownFolds } from '../../eval/folds';
 import { languageEvaluate } from '../../eval/language';
 import type { Segmenter } from '../../infer/segmenter';
+import { PixelEmbedder } from '../../net/embedder';
 import { loadImage } from '../../image/load';
 import { writePerClassIou } from '../../plot/bars';
 import { writeLabelGrid } from '../../plot/overlays';
@@ -29,6 +30,24 @@ async function projectClassMeans(values: Record<string, unknown>, model: Segment
   const means = acc.map((a) => a.means());
   await writeProjection(file, present.map((c) => [c, classes[c]]), sources.map((s, i) => ({ label: s.label, points: present.map((c) => means[i][c]) })));
   return `UMAP of the class-mean embeddings of CLIP (circles) and the model (squares) over ${items.length} images, ${present.length} classes`;
+}
+
+/**
+ * A class-free score is meaningful only for the fold the model was trained without: refuses a fold
+ * whose classes are not the model's held-out classes (recorded in its .json by training and export).
+ */
+function checkHeldOut(model: string, folds: string[][]): void {
+  const training = PixelEmbedder.training(model);
+  if (!training) {
+    process.stderr.write(`eval language: warning: ${model.replace(/\.safetensors$/, '')}.json does not record which classes training held out; the class-free scores assume it was the fold(s) evaluated\n`);
+    return;
+  }
+  const held = [...training.heldOut].sort().join(', ');
+  for (const fold of folds) {
+    if ([...fold].sort().join(', ') !== held) {
+      throw new UsageError(`the model ${model} was trained with ${held ? `${held} held out` : 'no class held out'}, but the fold holds ${fold.join(', ')}: evaluate it with --fold for the fold it was trained without, or without --unknown`);
+    }
+  }
 }
 
 export const evalLanguage: Command = {
@@ -57,6 +76,7 @@ ${datasetUsage}
     const foldIds = values.fold === undefined ? allFolds.map((_, i) => i) : [intOption(values, 'fold', 0, 0)];
     if (unknown === 'fold' && foldIds.some((f) => f >= allFolds.length)) throw new UsageError(`--fold expects 0..${allFolds.length - 1} for ${name}, got ${values.fold as string}`);
     if (unknown === 'none' && values.fold !== undefined) throw new UsageError('--fold needs --unknown fold');
+    if (unknown === 'fold' && typeof values.model === 'string') checkHeldOut(values.model, foldIds.map((f) => allFolds[f]));
     const ds = limitItems(openDataset(values), values);
     const out = outDir(values);
     const seg = await loadSegmenter(values);

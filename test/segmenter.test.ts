@@ -1,12 +1,16 @@
 // The Segmenter's pipeline (decode, resize, micro-batching, classification at input size) with a
 // transparent encoder: features are mean colours of 8×8 cells, class embeddings are colours.
+import * as path from 'node:path';
 import test from 'ava';
 import sharp from 'sharp';
 import { CLIP_MEAN, CLIP_STD } from '../src/image';
 import type { Encoder, TextSide } from '../src/infer/encoder';
 import { Segmenter } from '../src/infer/segmenter';
+import { PixelEmbedder } from '../src/net/embedder';
 import type { Tensor } from '../src/tensor';
 import { countTurns } from './helpers/event-loop';
+import { fixture } from './helpers/fixtures';
+import { tmpDir } from './helpers/tmp';
 
 const colours: Record<string, [number, number, number]> = { red: [1, 0, 0], green: [0, 1, 0], blue: [0, 0, 1] };
 
@@ -97,4 +101,22 @@ test('100 concurrent calls are micro-batched and equal sequential results', asyn
   t.is(seg.queueLength, 0);
   t.true(turns.count >= 20, `the event loop turned ${turns.count} times while the calls ran`);
   t.true(new Set(arrivedAt).size > 1, `results arrived in turns ${[...new Set(arrivedAt)].join(',')}`);
+});
+
+test('a trained embedder sets the input multiple to its own output stride', async (t) => {
+  const dir = tmpDir('clips4-segstride-');
+  const clip = fixture('parity', 'vit-tiny.safetensors');
+  const vocab = fixture('parity', 'bpe_simple_vocab_16e6.txt.gz');
+  const net = { block: 'bottleneck' as const, layers: [1, 1, 1, 1], inner: [8, 8, 8, 8], out: [16, 16, 16, 16], stem: 8, headChannels: 16, embedDim: 32, norm: 'gn' as const };
+  for (const [dilation, stride] of [[[false, true, true], 8], [[false, false, true], 16], [[false, false, false], 32]] as const) {
+    const model = path.join(dir, `s${stride}.safetensors`);
+    const e = PixelEmbedder.create({ ...net, dilation: [...dilation] }, { seed: 1 });
+    t.is(e.stride, stride);
+    await e.save(model);
+    const seg = await Segmenter.load({ clip, vocab, model, size: 64 });
+    t.is(seg.encoder.multipleOf, stride);
+    // A 100×60 image comes back at its own size whatever the stride.
+    const r = await seg.segment(await twoColour(100, 60, 40), { classes: ['cat', 'dog'] });
+    t.deepEqual([r.width, r.height, r.labels.length], [100, 60, 6000]);
+  }
 });

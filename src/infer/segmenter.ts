@@ -87,7 +87,8 @@ export class Segmenter {
       if (embedder.config.embedDim !== clip.info.embedDim) {
         throw clips4Error(ErrorCodes.weights, `${model} embeds into ${embedder.config.embedDim} dimensions but the CLIP ${clipFile} into ${clip.info.embedDim}: use the CLIP the model was trained with`);
       }
-      encoder = { multipleOf: 8, mean: CLIP_MEAN, std: CLIP_STD, encode: (x) => embedder.embed(x) };
+      // Inputs rounded to the network's own output stride (8 for the paper's, 16 or 32 with fewer dilations).
+      encoder = { multipleOf: embedder.stride, mean: CLIP_MEAN, std: CLIP_STD, encode: (x) => embedder.embed(x) };
     } else {
       encoder = {
         multipleOf: clip.info.kind === 'vit' ? clip.info.patchSize! : 32,

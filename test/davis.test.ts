@@ -101,4 +101,7 @@ test('propagation on the real DAVIS sequences, scored against copying the first 
   t.log(`propagation J&F ${(ours.JF * 100).toFixed(1)} (J ${(ours.J * 100).toFixed(1)}, F ${(ours.F * 100).toFixed(1)}); first-mask copy ${(copy.JF * 100).toFixed(1)}`);
   for (const v of [ours.J, ours.F, copy.J, copy.F]) t.true(v >= 0 && v <= 1);
   t.true(ours.J > 0.2, 'propagated masks overlap the objects');
+  // What the title promises: propagation beats copying the first mask (measured 74.4 vs 51.9 J&F).
+  t.true(ours.JF > copy.JF, `propagation J&F ${ours.JF} vs first-mask copy ${copy.JF}`);
+  t.true(ours.J > copy.J && ours.F > copy.F);
 });

@@ -68,12 +68,20 @@ test('batch-1 training works for every norm setting and save → load keeps outp
       images: randomImages(2, S, 5),
       regions: zeros('int32', [2, S, S]),
       ignore: zeros('uint8', [2, S, S]),
-      clip: randomImages(2, 4, 6),
+      clip: { dtype: 'float32' as const, shape: [2, 8, 4, 4], data: new Float32Array(2 * 8 * 16).fill(0.3) },
     };
-    batch.clip = { dtype: 'float32', shape: [2, 8, 4, 4], data: new Float32Array(2 * 8 * 16).fill(0.3) };
     for (let i = 0; i < S * S * 2; i++) batch.regions.data[i] = i % S < S / 2 ? 0 : 1;
+    const probe = randomImages(1, S, 7);
+    const before = await e.embed(probe);
     const m = await trainer.step(batch, 0.01);
-    t.true(Number.isFinite(m.loss), `${norm}: loss ${m.loss}`);
+    t.true(Number.isFinite(m.loss) && m.loss > 0, `${norm}: loss ${m.loss}`);
+    // One image per view (batch-norm over a single image's pixels) still trains: the step moves the
+    // network, and its embeddings stay unit vectors.
+    const after = await e.embed(probe);
+    t.true(after.data.some((v, i) => Math.abs(v - before.data[i]) > 1e-6), `${norm}: the step changed the embeddings`);
+    const D = after.shape[1];
+    const plane = after.shape[2] * after.shape[3];
+    for (let p = 0; p < plane; p += 7) t.true(Math.abs(Math.hypot(...Array.from({ length: D }, (_, d) => after.data[d * plane + p])) - 1) < 1e-4);
   }
   const e = PixelEmbedder.create({ ...tiny }, { seed: 9 });
   const file = path.join(dir, 'emb.safetensors');

@@ -29,8 +29,27 @@ test('clips4 segment and clips4 score on the real VOC images', (t) => {
   const s = cli(['score', '--pred', out, '--gt', fixture('real', 'VOCdevkit/VOC2012/SegmentationClass'), '--num-classes', '21', '--json']);
   t.is(s.status, 0, s.stderr);
   const scores = JSON.parse(s.stdout);
-  t.true(scores.miou >= 0 && scores.miou <= 1);
   t.is(scores.confusion.length, 21);
+  // The scores against a confusion matrix built here from the PNGs (REFERENCE: 255 ignored; mIoU
+  // over classes present in ground truth or prediction; pAcc = ΣTP / Σ labelled pixels).
+  const cm = Array.from({ length: 21 }, () => new Array<number>(21).fill(0));
+  for (const img of images) {
+    const base = path.basename(img, '.jpg');
+    const pred = decodeIndexedPng(fs.readFileSync(path.join(out, `${base}.png`))).data;
+    const gt = decodeIndexedPng(fs.readFileSync(fixture('real', 'VOCdevkit/VOC2012/SegmentationClass', `${base}.png`))).data;
+    gt.forEach((g, i) => g !== 255 && cm[g][pred[i]]++);
+  }
+  t.deepEqual(scores.confusion, cm);
+  const ious = cm.map((row, c) => {
+    const tp = row[c];
+    const fn = row.reduce((a, b) => a + b, 0) - tp;
+    const fp = cm.reduce((a, r) => a + r[c], 0) - tp;
+    return tp + fn + fp > 0 ? tp / (tp + fn + fp) : null;
+  });
+  const present = ious.filter((v): v is number => v !== null);
+  t.true(Math.abs(scores.miou - present.reduce((a, b) => a + b, 0) / present.length) < 1e-12);
+  const labelled = cm.flat().reduce((a, b) => a + b, 0);
+  t.true(Math.abs(scores.pacc - cm.reduce((a, r, c) => a + r[c], 0) / labelled) < 1e-12);
   const bad = cli(['segment', '--clip', fixture('parity', 'vit-tiny.safetensors'), '--classes', 'cat', '--out', out]);
   t.is(bad.status, 2);
   t.regex(bad.stderr, /no input images/);

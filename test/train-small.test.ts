@@ -5,7 +5,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { Clip } from '../src/clip/clip';
 import { main } from '../src/cli/main';
+import { resolveConfig } from '../src/train/config';
+import { runTraining } from '../src/train/run';
 import * as safetensors from '../src/safetensors';
 import { PixelEmbedder } from '../src/net/embedder';
 import { loadLatest } from '../src/train/checkpoint';
@@ -109,4 +112,24 @@ test.serial('train.mixedPrecision runs the forward pass in bfloat16 and keeps fl
   t.true(mixed.every((r) => Number.isFinite(r.loss)));
   const weights = await safetensors.read(path.join(dir, 'bf16', 'model.safetensors'));
   t.true(Object.values(weights).every((w) => w.dtype === 'float32' || w.dtype === 'int64'));
+});
+
+test.serial('held-out class names never reach CLIP during a class-free training run', async (t) => {
+  const heldOut = ['cat', 'dog', 'tv monitor'];
+  const seen: string[] = [];
+  const original = Clip.prototype.tokenize;
+  Clip.prototype.tokenize = function (this: Clip, texts: string[]) {
+    seen.push(...texts);
+    return original.call(this, texts);
+  };
+  try {
+    const c = resolveConfig(config, ['train.iterations=1', `prototypes.heldOut=${JSON.stringify(heldOut)}`]);
+    await runTraining(c.config, { out: path.join(dir, 'held-out'), log: () => {} });
+  } finally {
+    Clip.prototype.tokenize = original;
+  }
+  t.true(seen.length > 0, 'the run embedded class names');
+  t.true(seen.some((s) => /\bchair\b/.test(s)), 'known classes were embedded');
+  const leaked = seen.filter((s) => heldOut.some((h) => new RegExp(`\\b${h}\\b`).test(s)));
+  t.deepEqual(leaked, [], 'no text with a held-out class name was tokenized');
 });

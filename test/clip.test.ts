@@ -324,3 +324,15 @@ test('logitScale is exp(logit_scale) of the weights, capped at 100 like the forw
   const fresh = await Clip.create(DENSE_TEST_CONFIG, new WordTokenizer(['a']), { seed: 1 });
   t.true(Math.abs((await fresh.logitScale()) - 1 / 0.07) < 1e-3);
 });
+
+test('the text encoder pools at the end token for word tokenizers too (not at the highest id)', async (t) => {
+  // Word ids follow the word list: 'photo' gets the highest. "photo cat" and "photo dog" differ only
+  // after it; pooled at the highest id (OpenAI's argmax rule, right only for its BPE), the causal
+  // mask hides the class word and both texts embed alike.
+  const words = new WordTokenizer(['cat', 'dog', 'photo']);
+  const clip = await Clip.create({ kind: 'vit', embedDim: 16, imageResolution: 32, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 32, textLayers: 1 }, words, { seed: 4 });
+  const e = await clip.encodeText(['photo cat', 'photo dog', 'cat photo']);
+  const row = (i: number) => Array.from(e.data.subarray(i * 16, (i + 1) * 16));
+  t.true(row(0).some((v, k) => Math.abs(v - row(1)[k]) > 1e-4), 'the class word after the highest-id word changes the embedding');
+  t.true(row(0).some((v, k) => Math.abs(v - row(2)[k]) > 1e-4));
+});

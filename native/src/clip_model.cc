@@ -297,7 +297,13 @@ at::Tensor ClipModelImpl::encodeText(const at::Tensor& tokens) {
   auto x = token_embedding(tokens) + positional_embedding.narrow(0, 0, L).unsqueeze(0);
   auto mask = at::full({L, L}, -std::numeric_limits<float>::infinity(), x.options()).triu(1);
   x = ln_final(transformer(x, mask));
-  auto eot = tokens.argmax(-1);
+  // The end-of-text token is the last non-padding one (padding is id 0). OpenAI's code takes
+  // tokens.argmax(-1), which finds it only because its BPE gives <|endoftext|> the largest id; the
+  // word tokenizer's end token is id 2, where argmax pooled at the highest-id word and the causal
+  // mask hid every word after it (measured: the world CLIP's class embeddings at cos > 0.99 in pairs).
+  // Id 0 is also a BPE token ('!'), but never after the end token, so "last non-zero" is the same rule.
+  auto positions = at::arange(L, tokens.options()).unsqueeze(0).expand_as(tokens);
+  auto eot = at::where(tokens != 0, positions, at::zeros_like(positions)).amax(-1);
   auto pooled = x.index({at::arange(x.size(0), tokens.options()), eot});
   return at::matmul(pooled, text_projection);
 }

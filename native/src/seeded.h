@@ -24,9 +24,10 @@ auto Unseeded(F&& construct) -> decltype(construct()) {
 
 template <typename F>
 auto Seeded(uint64_t seed, F&& construct) -> decltype(construct()) {
-  std::lock_guard<std::mutex> lock(DefaultGeneratorMutex());
-  torch::manual_seed(seed);
-  return construct();
+  return Unseeded([&] {
+    torch::manual_seed(seed);
+    return construct();
+  });
 }
 
 }  // namespace clips4

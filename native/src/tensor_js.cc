@@ -20,12 +20,18 @@ constexpr DtypeEntry kDtypes[] = {
     {"float64", at::kDouble, napi_float64_array},
 };
 
+// "float32, float16, …": the names above, for messages (one list, so a new dtype is named everywhere).
+std::string DtypeNames() {
+  std::string names;
+  for (const auto& e : kDtypes) names += (names.empty() ? "" : ", ") + std::string(e.name);
+  return names;
+}
+
 const DtypeEntry& EntryFor(at::ScalarType type) {
   for (const auto& e : kDtypes)
     if (e.type == type) return e;
   throw NativeError(code::kDtype, std::string("tensor of dtype ") + c10::toString(type) +
-                                      " cannot be returned to JavaScript (supported: float32, float16, "
-                                      "bfloat16, int32, int64, uint8, float64)");
+                                      " cannot be returned to JavaScript (supported: " + DtypeNames() + ")");
 }
 
 }  // namespace
@@ -36,7 +42,7 @@ at::ScalarType DtypeFromName(const std::string& name, const char* what) {
   for (const auto& e : kDtypes)
     if (name == e.name) return e.type;
   throw NativeError(code::kDtype,
-                    std::string("Expected one of float32, float16, bfloat16, int32, int64, uint8, float64 for ") + what +
+                    "Expected one of " + DtypeNames() + " for " + what +
                         ".dtype but received " + name,
                     true);
 }

@@ -1,6 +1,7 @@
 // `npm run demo`: the main job on built-in data. Set-up (npm packages, LibTorch, the addon, lib/)
-// runs first through `predemo`. Then: generate the synthetic world → pretrain a small CLIP on its
-// captions → reproduce the paper's tables in miniature. Artifacts already present are reused.
+// runs first through `predemo`. Then: generate the synthetic world → take the world's CLIP shipped
+// in data/world-clip/ (or re-train it with --pretrain) → reproduce the paper's tables in miniature
+// through runTraining. Artifacts already present are reused.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -8,22 +9,34 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
 
+/** The world's CLIP shipped with the package (weights, tokenizer and the report of its training). */
+const SHIPPED_CLIP = path.join(root, 'data', 'world-clip', 'clip.safetensors');
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`Usage: npm run demo [-- --out runs/demo] [--quick]
+    process.stdout.write(`Usage: npm run demo [-- --out runs/demo] [--seeds N] [--pretrain] [--quick]
 
-Generates the synthetic world (runs/world), pretrains a small CLIP on its captions
-(runs/clip/clip.safetensors), then trains and evaluates MaskCLIP+, CLIP-S4 and the loss ablation
-with one fold of classes held out (runs/demo/report.md and report.json). Reuses what exists.
-  --quick   a much smaller run (about 2 minutes) to check the pipeline
+Generates the synthetic world (runs/world); takes the world's CLIP shipped in data/world-clip/
+(or, with --pretrain, trains it again into runs/clip/ with the arguments written in its report);
+then trains and evaluates MaskCLIP+, CLIP-S4, the loss ablation, CLIP-S4 on ClearCLIP and on the
+controlled teacher through runTraining (configs/world-small.json), writing runs/demo/report.md and
+report.json. Finished runs are reused; interrupted ones resume.
+  --seeds N   N seeds (0..N-1) × both held-out folds, tables as mean ± std, report in runs/demo/seedsN
+              (default: 1 seed, fold 0; the models of every run are kept in runs/demo/runs and reused)
+  --pretrain  re-train the world's CLIP instead of using the shipped one
+  --quick     a much smaller run (a few minutes) to check the pipeline
 `);
     return 0;
   }
   const quick = args.includes('--quick');
-  const outArg = args.indexOf('--out');
+  const value = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+  const seedCount = Number(value('--seeds') ?? 1);
+  if (!Number.isInteger(seedCount) || seedCount < 1) throw new Error(`--seeds expects a whole number ≥ 1, got '${value('--seeds')}'`);
   const runs = path.resolve(root, 'runs');
-  const out = outArg >= 0 ? path.resolve(args[outArg + 1]) : path.join(runs, quick ? 'demo-quick' : 'demo');
+  const demoDir = value('--out') ? path.resolve(value('--out')!) : path.join(runs, quick ? 'demo-quick' : 'demo');
+  // One folder of trained models for every seed count: a 3-seed run reuses the 1-seed run's models.
+  const out = seedCount > 1 ? path.join(demoDir, `seeds${seedCount}`) : demoDir;
   const c = require('../lib/index.js');
   const { generateWorld } = c;
   const { pretrainClip } = require('../lib/world/pretrain-clip.js');
@@ -40,18 +53,32 @@ with one fold of classes held out (runs/demo/report.md and report.json). Reuses 
   const w = await generateWorld({ out: worldDir, seed: 0, train: quick ? 600 : 4000, val: quick ? 60 : 500, size: 96, crops: quick ? 5 : 20, onProgress: (d: number, t: number) => d % 1000 < 32 && log(`generating ${d}/${t}`) });
   log(w.reused ? 'world reused' : `world written in ${w.seconds.toFixed(0)} s`);
 
-  const clipFile = path.join(runs, quick ? 'clip-quick' : 'clip', 'clip.safetensors');
-  const clipReport = clipFile.replace(/\.safetensors$/, '.report.json');
-  log(`2/3 CLIP pretraining → ${clipFile}`);
-  if (fs.existsSync(clipFile) && fs.existsSync(clipReport)) log('CLIP reused');
-  // A fixed number of steps (capped by time on slow machines) so that the demo's numbers repeat.
-  else await pretrainClip({ data: worldDir, out: clipFile, maxSteps: quick ? 100 : 800, minutes: quick ? 2 : 7, evalImages: quick ? 40 : 200, log });
-  const cr = JSON.parse(fs.readFileSync(clipReport, 'utf8'));
-  log(`CLIP: zero-shot top-1 ${(cr.zeroShotTop1 * 100).toFixed(1)}%, MaskCLIP val mIoU ${(cr.maskclipMiou * 100).toFixed(1)}%`);
+  const shippedReport = JSON.parse(fs.readFileSync(SHIPPED_CLIP.replace(/\.safetensors$/, '.report.json'), 'utf8'));
+  let clipFile = SHIPPED_CLIP;
+  if (args.includes('--pretrain')) {
+    clipFile = path.join(runs, 'clip', 'clip.safetensors');
+    log(`2/3 CLIP pretraining → ${clipFile} (the shipped teacher's arguments: ${JSON.stringify(shippedReport.options)})`);
+    if (fs.existsSync(clipFile.replace(/\.safetensors$/, '.report.json'))) log('CLIP reused');
+    else await pretrainClip({ ...shippedReport.options, data: worldDir, out: clipFile, log });
+  } else log(`2/3 CLIP: the shipped teacher ${path.relative(root, SHIPPED_CLIP)}`);
+  const cr = JSON.parse(fs.readFileSync(clipFile.replace(/\.safetensors$/, '.report.json'), 'utf8'));
+  log(`CLIP: zero-shot top-1 ${(cr.zeroShotTop1 * 100).toFixed(1)}%, MaskCLIP val mIoU ${(cr.maskclipMiou * 100).toFixed(1)}% (${cr.steps} steps)`);
 
   log(`3/3 reproduce → ${out}`);
-  const report = await reproduce({ data: worldDir, clip: clipFile, out, iterations: quick ? 40 : 250, trainImages: quick ? 300 : 1500, valImages: quick ? 40 : 200, log });
-  process.stdout.write(`\n${headline(report)}\n\nReport: ${path.join(out, 'report.md')} (numbers in report.json, figures beside it); ${((Date.now() - started) / 60000).toFixed(1)} min in all.\n`);
+  const seeds = Array.from({ length: seedCount }, (_, i) => i);
+  const report = await reproduce({
+    data: worldDir,
+    clip: clipFile,
+    out,
+    runs: path.join(demoDir, 'runs'),
+    seeds,
+    folds: seedCount > 1 ? [0, 1] : [0],
+    valImages: quick ? 40 : 200,
+    knnTrainImages: quick ? 60 : 300,
+    sets: quick ? ['train.iterations=40', 'data.images=300'] : [],
+    log,
+  });
+  process.stdout.write(`\n${headline(report)}\n\n${report.claims.map((c: { holds: boolean; claim: string }) => `${c.holds ? 'holds' : 'DOES NOT HOLD'}: ${c.claim}`).join('\n')}\n\nReport: ${path.join(out, 'report.md')} (numbers in report.json, figures beside it); ${((Date.now() - started) / 60000).toFixed(1)} min in all.\n`);
   return 0;
 }
 

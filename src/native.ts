@@ -1,106 +1,22 @@
-// The one loader of the native addon, and the typed description of everything it exports.
-// Each namespace below mirrors one native/src/*.cc file's CLIPS4_MODULE registration.
+// The one loader of the native addon (its exports are described in binding.ts).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chooseOpenBlasCore } from './blas-core';
 import { clips4Error, ErrorCodes } from './errors';
-import type { Tensor } from './tensor';
-import type { ClipBinding } from './clip/clip';
-import type { NetBinding } from './net/embedder';
-import type { KernelsBinding } from './kernels';
-import type { RegionsBinding } from './data/regions';
+import type { Binding } from './binding';
+import { packageRoot } from './paths';
 
-/** Opaque handle to a native object (model, trainer state…); only native code reads it. */
-export type Handle = { readonly __clips4Handle: unique symbol };
+export type { Binding, DistBinding, Handle, RuntimeBinding, SegmentBinding, StepMetrics, TrainerBinding, TrainerState } from './binding';
+export { packageRoot };
 
-export interface RuntimeBinding {
-  versions(): {
-    torch: string;
-    torchSource: string;
-    cxx11Abi: boolean;
-    napi: number;
-    cuda: boolean;
-    cudaDevices: number;
-    distributed: boolean;
-  };
-  showConfig(): string;
-  /** OpenBLAS's kernel set (openblas_get_corename), or null when LibTorch's BLAS is not OpenBLAS. */
-  blasCore(): string | null;
-  /**
-   * OpenBLAS's threading ('pthreads', 'openmp', 'sequential'), its thread count when loaded, and
-   * whether clips4 limited a pthreads build to one thread (fork safety, native/src/runtime.cc);
-   * null when LibTorch's BLAS is not OpenBLAS.
-   */
-  blasThreading(): { parallel: string; threadsBefore: number; limited: boolean } | null;
-  setNumThreads(n: number): void;
-  getNumThreads(): number;
-  /** Validates a device string; returns LibTorch's name for it. Throws ERR_CLIPS4_NO_CUDA. */
-  checkDevice(device: string): string;
-  matmul(a: Tensor, b: Tensor, options?: { device?: string }): Promise<Tensor<'float32'>>;
-  sgemm(options: { n: number; iterations: number; device?: string }): Promise<{ seconds: number; gflops: number }>;
-  /** The caching CPU allocator (native/src/cpu_cache.cc): free large blocks kept for reuse. */
-  cpuCache(): { enabled: boolean; cachedBytes: number; hits: number; misses: number };
-  emptyCpuCache(): void;
-}
 
-export interface SegmentBinding {
-  /** features [N,E,h,w] · classifier [C,E] (both normalised inside) → labels int32 [N,H,W] (+ softmax scores [N,C,H,W]). */
-  classify(
-    features: Tensor,
-    classifier: Tensor,
-    options: { height: number; width: number; logitScale?: number; denoiseThreshold?: number; scores?: boolean; device?: string; keys?: Tensor; smoothThreshold?: number },
-  ): Promise<{ labels: Tensor<'int32'>; scores?: Tensor<'float32'> }>;
-}
 
-/** Present when LibTorch has c10d + Gloo (versions().distributed). */
-export interface DistBinding {
-  /** Rendezvous at addr:port (rank 0 hosts the store) and create a Gloo process group. */
-  init(options: { rank: number; worldSize: number; addr: string; port: number; timeoutMs?: number }): Promise<Handle>;
-  /** Element-wise sum over all ranks. */
-  allReduce(group: Handle, tensor: Tensor): Promise<Tensor>;
-}
 
-export interface TrainerBinding {
-  create(model: Handle, options: Record<string, unknown>): Handle;
-  /** A two-convolution embedding network for tests and smoke configs. */
-  smallNet(options: { width?: number; dim?: number; seed?: number }): Handle;
-  step(trainer: Handle, batch: { images: Tensor; regions: Tensor; ignore: Tensor; clip: Tensor; pairs: number; imageOffset: number }, options: { lr: number }): Promise<StepMetrics>;
-  state(trainer: Handle): Promise<TrainerState>;
-  restore(trainer: Handle, state: TrainerState): Promise<void>;
-}
 
-export interface StepMetrics {
-  iteration: number;
-  loss: number;
-  contrastive: number;
-  embedding: number;
-  semantic: number;
-  unknown: number;
-  avgsim: number;
-  segments: number;
-  seconds: number;
-}
 
-export interface TrainerState {
-  model: Record<string, Tensor>;
-  momentum: Record<string, Tensor>;
-  extra: Record<string, Tensor>;
-  iteration: number;
-}
 
-export interface Binding {
-  runtime: RuntimeBinding;
-  segment: SegmentBinding;
-  trainer: TrainerBinding;
-  clip: ClipBinding;
-  net: NetBinding;
-  kernels: KernelsBinding;
-  regions: RegionsBinding;
-  dist?: DistBinding;
-}
 
-/** Root of the installed package (holds package.json, build/ or prebuilds/). */
-export const packageRoot = path.resolve(__dirname, '..');
+
 
 let cached: { binding: Binding; path: string } | undefined;
 

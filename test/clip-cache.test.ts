@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { buildClipCache, cacheKey } from '../src/data/clip-cache';
+import type { Clip } from '../src/clip/clip';
+import { clipTeacher, oracleTeacher } from '../src/train/teacher';
 import { floatToHalf, halfToFloat } from '../src/tensor';
 import { FAKE, fakePer, fakeTeacher, fakeValue } from './helpers/fake-teacher';
 import { repoRoot } from './helpers/fixtures';
@@ -16,7 +18,11 @@ const per = fakePer;
 const value = fakeValue;
 const teacher = fakeTeacher;
 
-const parts = { weights: 'w.safetensors:1234:5678', variant: 'maskclip', resolution: 448, images: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg', 'g.jpg'] };
+// Teacher ids as the teachers write them (only `id` and `info` of the CLIP are read).
+const clipLike = (id: string) => ({ id, info: { kind: 'vit', patchSize: 16 } }) as unknown as Clip;
+const text = { dtype: 'float32' as const, shape: [2, 2], data: new Float32Array([1, 0, 0, 1]) };
+const oracle = (corruption: number) => oracleTeacher({ text, label: async () => new Uint8Array(0), grid: () => ({ fh: 1, fw: 1 }), corruption, noise: 0.1, seed: 0 }).id;
+const parts = { teacher: clipTeacher(clipLike('w.safetensors:1234:5678'), 'maskclip', 0).id, resolution: 448, images: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg', 'g.jpg'] };
 const count = parts.images.length;
 
 test('an interrupted build resumes with only the missing records and ends identical to an uninterrupted one', async (t) => {
@@ -74,13 +80,16 @@ test('records written but not yet indexed when the build stopped are computed ag
   t.deepEqual(c.read(4), Float32Array.from({ length: per }, (_, k) => halfToFloat(floatToHalf(value(4, k)))));
 });
 
-test('changing the weights, variant, resolution or image list rebuilds the cache', async (t) => {
+test('changing the weights, variant, teacher side, teacher kind, resolution or image list rebuilds the cache', async (t) => {
   const dir = tmpDir('clips4-cache-key-');
   const base = cacheKey(parts);
   await buildClipCache(dir, base, count, teacher([]), { batch: 4 });
   const changes = [
-    { ...parts, weights: 'w.safetensors:1234:9999' },
-    { ...parts, variant: 'sclip' },
+    { ...parts, teacher: clipTeacher(clipLike('w.safetensors:1234:9999'), 'maskclip', 0).id },
+    { ...parts, teacher: clipTeacher(clipLike('w.safetensors:1234:5678'), 'sclip', 0).id },
+    { ...parts, teacher: clipTeacher(clipLike('w.safetensors:1234:5678'), 'maskclip', 448).id },
+    { ...parts, teacher: oracle(0.2) },
+    { ...parts, teacher: oracle(0.4) },
     { ...parts, resolution: 336 },
     { ...parts, images: [...parts.images.slice(0, -1), 'h.jpg'] },
     { ...parts, images: [...parts.images].reverse() },

@@ -165,6 +165,23 @@ test('word tokenizer: closed vocabulary, unknown words, save/load, padding', (t)
   t.throws(() => tokenize(['a a a a a'], { vocab: w, contextLength: 4, truncate: false }), { message: /Text 0 has 7 tokens, more than the context length 4/ });
 });
 
+test('dense-feature variants match references written from the papers (q–q, q–q + k–k, k–k with a Gaussian neighbourhood; no residual)', async (t) => {
+  // test/fixtures/tools/variants-reference.py computes them with PyTorch; its MaskCLIP output equals the
+  // original code's (vit-tiny.io.safetensors `dense`) to 1e-6, which checks the shared ViT trunk.
+  const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
+  const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
+  const ref = await safetensors.read(fixture('parity', 'vit-tiny.variants.safetensors'));
+  const img = io.image as Tensor<'float32'>;
+  for (const variant of ['maskclip', 'clearclip', 'sclip', 'naclip'] as const) {
+    const got = await clip.denseFeatures(img, { variant });
+    t.deepEqual(got.shape, ref[variant].shape, variant);
+    const err = relErr(got, ref[variant] as Tensor<'float32'>);
+    t.true(err < 1e-4, `${variant}: relative error ${err}`);
+    // Each reference is far from the others, so a variant computed another way cannot pass.
+    for (const other of ['maskclip', 'clearclip', 'sclip', 'naclip'] as const) if (other !== variant) t.true(relErr(got, ref[other] as Tensor<'float32'>) > 1e-2, `${variant} vs ${other}`);
+  }
+});
+
 test('dense-feature variants keep their defining properties', async (t) => {
   const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
   const io = await safetensors.read(fixture('parity', 'vit-tiny.io.safetensors'));
@@ -277,6 +294,36 @@ test('inference after a training step uses the updated weights', async (t) => {
   const maxDiff = (a: Tensor<'float32'>, b: Tensor<'float32'>) => a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i])), 0);
   t.true(maxDiff(before, after) > 1e-3, 'the step changed the image embeddings');
   t.true(maxDiff(after, fresh) < 1e-5, `after the step vs a model loaded from the stepped weights: ${maxDiff(after, fresh)}`);
+});
+
+test('CLIP training decays matrices and kernels only: gains, biases and the logit scale keep their values', async (t) => {
+  const words = ['red', 'green', 'blue', 'square'];
+  const clip = await Clip.create({ kind: 'vit', embedDim: 16, imageResolution: 32, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 32, textLayers: 1 }, new WordTokenizer(words), { seed: 5 });
+  const images: Tensor<'float32'> = { dtype: 'float32', shape: [4, 3, 32, 32], data: new Float32Array(4 * 3 * 32 * 32).map((_, i) => Math.cos(i * 0.11)) };
+  const before = await clip.stateDict();
+  // AdamW with decoupled decay: p ← p − lr·(adam step) − lr·wd·p. With lr 1e-3 and wd 100 a decayed
+  // tensor shrinks by 10% while Adam moves each element by at most ~lr.
+  const lr = 1e-3;
+  await clip.trainStep(images, clip.tokenize(words), { lr, weightDecay: 100 });
+  const after = await clip.stateDict();
+  let matrices = 0;
+  let vectors = 0;
+  for (const [name, b] of Object.entries(before)) {
+    const a = after[name];
+    if (!name.endsWith('weight') && !name.endsWith('bias') && name !== 'logit_scale' && !name.endsWith('proj') && !name.endsWith('embedding')) continue;
+    if (b.shape.length >= 2) {
+      // ‖a‖ ≈ 0.9‖b‖ (Adam's ≤ lr per element changes the norm by far less than 10%).
+      const norm = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+      const ratio = norm(a.data) / norm(b.data);
+      t.true(Math.abs(ratio - 0.9) < 0.02, `${name} (${b.shape}): norm ratio ${ratio.toFixed(4)}`);
+      matrices++;
+    } else {
+      const moved = b.data.reduce((m, v, i) => Math.max(m, Math.abs(v - a.data[i])), 0);
+      t.true(moved < 3 * lr, `${name} (${b.shape.join('x') || 'scalar'}): moved ${moved}, more than Adam's step: decayed`);
+      vectors++;
+    }
+  }
+  t.true(matrices > 5 && vectors > 5, `${matrices} matrices, ${vectors} vectors checked`);
 });
 
 test('Clip.create rejects a vision width without attention heads instead of crashing', async (t) => {

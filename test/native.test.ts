@@ -140,3 +140,13 @@ test('versions() reports LibTorch and the addon', (t) => {
   t.true(fs.existsSync(v.addon));
   t.is(v.node, process.versions.node);
 });
+
+test('the binding description is types only, and the loader takes no types back from the wrappers', (t) => {
+  const src = path.join(__dirname, '..', 'src');
+  const imports = (file: string) => fs.readFileSync(path.join(src, file), 'utf8').split('\n').filter((l) => /^import\b/.test(l));
+  const binding = imports('binding.ts');
+  t.true(binding.length > 0 && binding.every((l) => l.startsWith('import type ')), binding.join('\n'));
+  // native.ts may import only the binding types and leaf modules, never a wrapper that imports it back.
+  const loader = imports('native.ts').filter((l) => l.includes("from './"));
+  t.deepEqual(loader.map((l) => l.replace(/.*from '\.\/([^']+)'.*/, '$1')).sort(), ['binding', 'blas-core', 'errors', 'paths']);
+});

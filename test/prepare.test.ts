@@ -9,6 +9,8 @@ import { WordTokenizer } from '../src/clip/tokenizer';
 import { loadImage } from '../src/image/load';
 import { normalizeImages } from '../src/image/normalize';
 import { prepareTraining } from '../src/train/prepare';
+import { clipTeacher } from '../src/train/teacher';
+import { resizeKeepAspect } from '../src/image/resize';
 import { zeros, type Tensor } from '../src/tensor';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
 import { fixture, repoRoot } from './helpers/fixtures';
@@ -22,7 +24,7 @@ test('unreadable training images are skipped with a warning, or stop the run wit
   fs.writeFileSync(broken, fs.readFileSync(files[0]).subarray(0, 200));
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
   const lines: string[] = [];
-  const o = { files: [...files, broken], clip, variant: 'maskclip' as const, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 2, seed: 0, log: (l: string) => lines.push(l) };
+  const o = { files: [...files, broken], clip, teacher: clipTeacher(clip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 2, seed: 0, log: (l: string) => lines.push(l) };
   const p = await prepareTraining(o);
   t.is(p.samples.length, 6);
   t.true(lines.some((l) => l.includes(`skipping ${broken}`)));
@@ -39,16 +41,19 @@ test('clips4 score-davis: a perfect prediction scores 1', (t) => {
   t.is(s.F, 1);
 });
 
-test('clip.variant chooses the teacher features training learns from (and keys their cache)', async (t) => {
+test('the CLIP teacher gives training the features of its variant at its side (and keys their cache)', async (t) => {
   const dir = tmpDir('clips4-prepvariant-');
   await generateWorld({ out: path.join(dir, 'w'), seed: 6, train: 2, val: 1, size: 48, crops: 0 });
   const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 2).map((f) => path.join(dir, 'w', 'JPEGImages', f));
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 2, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]), { seed: 2 });
   const base = { files, clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 };
   const image = normalizeImages([(await loadImage(files[0]))]);
-  for (const variant of ['maskclip', 'clearclip'] as const) {
-    const p = await prepareTraining({ ...base, variant });
-    const want = (await clip.denseFeatures(image, { variant })).data;
+  const enlarged = normalizeImages([await resizeKeepAspect(await loadImage(files[0]), { shorter: 96, multipleOf: 8 })]);
+  for (const [variant, side] of [['maskclip', 0], ['clearclip', 0], ['maskclip', 96]] as const) {
+    const p = await prepareTraining({ ...base, teacher: clipTeacher(clip, variant, side) });
+    const want = (await clip.denseFeatures(side ? enlarged : image, { variant })).data;
+    t.is(p.samples[0].clip.fh, side ? 12 : 6, 'one feature per patch of the image the teacher saw');
+    t.is(p.samples[0].clip.cell, side ? 4 : 8, 'a feature cell in training-image pixels');
     const got = p.samples[0].clip.data;
     t.is(got.length, want.length);
     // The cache holds float16: agreement to its rounding.
@@ -88,7 +93,7 @@ test('clusters k-means leaves empty are no CLIP segments: no zero prototype, no 
       return f;
     },
   } as unknown as Clip;
-  const p = await prepareTraining({ files, clip: fakeClip, variant: 'maskclip', cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 8, seed: 0 });
+  const p = await prepareTraining({ files, clip: fakeClip, teacher: clipTeacher(fakeClip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky', 'grass'], topM: 2, unknown: 8, seed: 0 });
   t.true(p.clipSegments < 4 * 9, `${p.clipSegments} segments from 4 images of 3×3 clusters: the empty ones are left out`);
   t.is(p.clipSegments, 4 * 6);
   const norms = (m: Tensor<'float32'>) => Array.from({ length: m.shape[0] }, (_, i) => Math.hypot(...m.data.subarray(i * E, (i + 1) * E)));

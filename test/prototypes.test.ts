@@ -2,7 +2,7 @@
 import test from 'ava';
 import { coincidingPrototypes, unknownPrototypes } from '../src/train/prototypes';
 import type { Tensor } from '../src/tensor';
-import { makeRng } from '../src/world/rng';
+import { makeRng } from '../src/rng';
 
 // Segment s is the vector with 2·(s+1) at position s (E = S): its normalised row tells s back.
 function segments(S: number): Float32Array {

@@ -11,6 +11,7 @@ import { folderRegions, readRegionPng } from '../src/data/region-folder';
 import { regionsFor, regionSourceFromConfig, type RegionConfig } from '../src/data/region-source';
 import { encodeGray16Png, encodeIndexedPng } from '../src/io/png';
 import { prepareTraining } from '../src/train/prepare';
+import { clipTeacher } from '../src/train/teacher';
 import { resolveConfig } from '../src/train/config';
 import { SCHEMA } from '../src/train/schema';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
@@ -107,7 +108,7 @@ test('training preparation takes its regions from the folder when given one', as
   fs.mkdirSync(regionDir);
   for (const f of files) fs.writeFileSync(path.join(regionDir, `${path.basename(f, path.extname(f))}.png`), encodeGray16Png(Uint16Array.from(withValues(48, 48, [3, 1, 4, 1])), 48, 48));
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
-  const o = { files, clip, variant: 'maskclip' as const, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 2, unknown: 2, seed: 0 };
+  const o = { files, clip, teacher: clipTeacher(clip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 2, unknown: 2, seed: 0 };
   const p = await prepareTraining(o);
   t.is(p.samples.length, 3);
   // Quadrants valued 3, 1, 4, 1: the top-right and bottom-right quadrants are one region.
@@ -133,7 +134,7 @@ test('photos of mixed sizes: precomputed regions follow the centre crop training
     fs.writeFileSync(path.join(regionDir, `${name}.png`), encodeGray16Png(split, W, H));
   }
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
-  const p = await prepareTraining({ files, clip, variant: 'maskclip', cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 });
+  const p = await prepareTraining({ files, clip, teacher: clipTeacher(clip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 });
   t.deepEqual([p.samples[0].image.width, p.samples[0].image.height, p.samples[1].image.width, p.samples[1].image.height], [48, 48, 48, 48]);
   t.deepEqual(Array.from(p.samples[0].regions), Array.from({ length: 48 * 48 }, (_, i) => (i % 48 < 8 ? 0 : 1)));
   t.deepEqual(Array.from(p.samples[1].regions), Array.from({ length: 48 * 48 }, (_, i) => (Math.floor(i / 48) < 8 ? 0 : 1)));

@@ -8,7 +8,7 @@ import test from 'ava';
 import { loadImage, type RawImage } from '../src/image/load';
 import { encodeGray16Png } from '../src/io/png';
 import { cachedRegions, felzenszwalb, slic } from '../src/data/regions';
-import { makeRng } from '../src/world/rng';
+import { makeRng } from '../src/rng';
 import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 

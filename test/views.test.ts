@@ -3,8 +3,8 @@
 import test from 'ava';
 import { makeBatch, photometric, sampleGeometry, warpFeatures, warpRegions, DEFAULT_VIEWS, type Sample } from '../src/data/views';
 import { CLIP_MEAN, CLIP_STD } from '../src/image/normalize';
-import { makeRng } from '../src/world/rng';
-import { cropResize } from '../src/world/resample';
+import { makeRng } from '../src/rng';
+import { cropResize } from '../src/image/resample';
 
 // An image whose red channel encodes x and green encodes y; regions are 8-pixel columns; the
 // "CLIP features" hold the x and y pixel coordinates of each 8×8 cell centre.

@@ -6,7 +6,10 @@ import test from 'ava';
 import { Clip } from '../src/clip/clip';
 import { generateWorld } from '../src/world';
 import { pretrainClip } from '../src/world/pretrain-clip';
-import { reproduce } from '../src/world/reproduce';
+import { reproduce, runSpecs } from '../src/world/reproduce';
+import { resolveConfig } from '../src/train/config';
+import { UNKNOWN_FOLDS } from '../src/world/classes';
+import { repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
 test('tiny world → CLIP → reproduction', async (t) => {
@@ -23,10 +26,26 @@ test('tiny world → CLIP → reproduction', async (t) => {
   t.is(clip.tokenizer.kind, 'word');
   t.is(clip.info.kind, 'vit');
   const out = path.join(dir, 'demo');
-  const r = await reproduce({ data: world, clip: clipFile, out, iterations: 2, trainImages: 16, valImages: 4 });
-  for (const k of ['maskclip', 'maskclipPlus', 'clips4'] as const) for (const m of ['known', 'unknown', 'hiou'] as const) t.true(r.classFree[k][m] >= 0 && r.classFree[k][m] <= 1);
-  t.deepEqual(r.ablation.map((a) => a.losses), ['L_t + L_e + L_s', 'L_t', 'L_t + L_e', 'L_t + L_s', 'L_e + L_s']);
+  const sets = ['train.iterations=2', 'data.images=16', 'clip.side=0', 'checkpoint.every=1'];
+  const lines: string[] = [];
+  const o = { data: world, clip: clipFile, out, valImages: 4, knnTrainImages: 8, corruptions: [0.4], sets, log: (l: string) => lines.push(l) };
+  const r = await reproduce(o);
+  // Every model of the tables went through runTraining with its config from configs/ (plus the
+  // seed, fold and --set overrides), and every teacher was scored.
+  const specs = runSpecs('all', [0.4], 0.1);
+  t.deepEqual([...new Set(r.results.map((x) => x.name))].sort(), [...specs.map((s) => s.name), 'maskclip', 'clearclip', 'oracle-0.4-teacher'].sort());
+  for (const s of specs) {
+    const saved = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'seed0-fold0', s.name, 'config.json'), 'utf8'));
+    const want = resolveConfig(path.join(repoRoot, 'configs', s.config), [`data.root=${world}`, `data.cache=${path.join(out, 'runs', 'cache')}`, `clip.weights=${clipFile}`, 'train.seed=0', `prototypes.heldOut=${JSON.stringify(UNKNOWN_FOLDS[0])}`, ...s.sets, ...sets]).config;
+    t.deepEqual(saved, JSON.parse(JSON.stringify(want)), `${s.name}: trained with its config`);
+    t.true(fs.existsSync(path.join(out, 'runs', 'seed0-fold0', s.name, 'model.safetensors')), s.name);
+  }
+  for (const x of r.results) for (const m of ['known', 'unknown', 'hiou', 'miou'] as const) t.true(x[m] >= 0 && x[m] <= 1, `${x.name} ${m} ${x[m]}`);
   t.is(r.clip.zeroShotTop1, pre.zeroShotTop1);
   for (const f of ['report.md', 'report.json', 'overlays.png', 'projection.png', 'per-class-iou.png']) t.true(fs.existsSync(path.join(out, f)), f);
-  t.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).knn, r.knn);
+  // A second run reuses every finished model and gives the same numbers.
+  lines.length = 0;
+  const again = await reproduce(o);
+  t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
+  t.deepEqual(again.results, r.results);
 });

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { decodeIndexedPng } from '../src/io/png';
 import { generateWorld, LABEL_OFFSET, WORLD_CLASSES } from '../src/world';
 import { regionCrop } from '../src/world/pretrain-clip';
-import { makeRng } from '../src/world/rng';
+import { makeRng } from '../src/rng';
 import { tmpDir } from './helpers/tmp';
 
 const root = tmpDir('clips4-world-');

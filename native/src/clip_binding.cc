@@ -234,7 +234,8 @@ Napi::Value GetStateDict(const Napi::CallbackInfo& info) {
 }
 
 // trainStep(handle, images [N,3,R,R], tokens [N,L], {lr, weightDecay}) → {loss, accuracy}:
-// symmetric image–text InfoNCE with the learned logit scale (clamped at 100), AdamW.
+// symmetric image–text InfoNCE with the learned logit scale (clamped at 100), AdamW (weight decay
+// on tensors of two or more dimensions only).
 Napi::Value TrainStep(const Napi::CallbackInfo& info) {
   return Guarded(info, "clip.trainStep", [&]() -> Napi::Value {
     auto h = UnwrapHandle<ClipHandle>(info[0], "clip");
@@ -247,7 +248,15 @@ Napi::Value TrainStep(const Napi::CallbackInfo& info) {
       auto& m = *h->model;
       m.train();
       if (!h->optimizer) {
-        h->optimizer = std::make_unique<torch::optim::AdamW>(m.parameters(), torch::optim::AdamWOptions(lr).weight_decay(wd).betas({0.9, 0.98}).eps(1e-6));
+        // Weight decay only on matrices and kernels: gains, biases and the logit scale (fewer than
+        // two dimensions) are not pulled towards zero, as in OpenCLIP's training.
+        auto options = [lr](double decay) { return torch::optim::AdamWOptions(lr).weight_decay(decay).betas({0.9, 0.98}).eps(1e-6); };
+        std::vector<at::Tensor> decayed, kept;
+        for (auto& p : m.parameters()) (p.dim() >= 2 ? decayed : kept).push_back(p);
+        std::vector<torch::optim::OptimizerParamGroup> groups;
+        groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(options(wd)));
+        groups.emplace_back(kept, std::make_unique<torch::optim::AdamWOptions>(options(0)));
+        h->optimizer = std::make_unique<torch::optim::AdamW>(std::move(groups), options(wd));
       }
       for (auto& g : h->optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       auto img = L2Normalize(m.encodeImage(images.to(h->device)), 1);

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { Clip } from '../../src/clip/clip.ts';
 import { WordTokenizer } from '../../src/clip/tokenizer.ts';
 import { buildClipCache, cacheKey } from '../../src/data/clip-cache.ts';
+import { clipTeacher } from '../../src/train/teacher.ts';
 import { felzenszwalb, slic } from '../../src/data/regions.ts';
 import { DEFAULT_VIEWS, makeBatch, type Sample } from '../../src/data/views.ts';
 import { loadImage, type RawImage } from '../../src/image/load.ts';
@@ -17,7 +18,7 @@ import { normalizeImages } from '../../src/image/normalize.ts';
 import { resizeExact } from '../../src/image/resize.ts';
 import { PAPER_NET, PixelEmbedder } from '../../src/net/embedder.ts';
 import { NativeTrainer } from '../../src/train/native-trainer.ts';
-import { makeRng } from '../../src/world/rng.ts';
+import { makeRng } from '../../src/rng.ts';
 import type { BenchResult } from './sgemm.ts';
 
 const IMAGES = 16;
@@ -54,7 +55,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     let regions: Int32Array[] = [];
     emit({ name: 'data.regions.slic', metric: 'SLIC 48 regions, 496x368', value: await perSecond(IMAGES, async () => (regions = await Promise.all(resized.map((im) => slic(im, { segments: 48 }))))), unit: 'images/s' });
     emit({ name: 'data.regions.felzenszwalb', metric: 'Felzenszwalb defaults, 496x368', value: await perSecond(IMAGES, () => Promise.all(resized.map((im) => felzenszwalb(im)))), unit: 'images/s' });
-    const key = cacheKey({ weights: clip.id, variant: 'maskclip', resolution: resized[0].width, images: files });
+    const key = cacheKey({ teacher: clipTeacher(clip, 'maskclip', 0).id, resolution: resized[0].width, images: files });
     let cache!: Awaited<ReturnType<typeof buildClipCache>>;
     const cacheRate = await perSecond(IMAGES, async () => {
       cache = await buildClipCache(path.join(dir, 'cache'), key, IMAGES, (idx) => clip.denseFeatures(normalizeImages(idx.map((i) => resized[i]))), { batch: 8 });

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { NativeTrainer } from '../../src/train/native-trainer.ts';
 import { PixelEmbedder, PAPER_NET, type NetConfig } from '../../src/net/embedder.ts';
 import { zeros, type Tensor } from '../../src/tensor.ts';
-import { makeRng } from '../../src/world/rng.ts';
+import { makeRng } from '../../src/rng.ts';
 import type { BenchResult } from './sgemm.ts';
 
 function batch(pairs: number, crop: number, stride: number, E: number, seed: number) {

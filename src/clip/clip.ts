@@ -4,9 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clips4Error, ErrorCodes, invalidParameter } from '../errors';
-import { call, native, type Handle } from '../native';
+import type { ClipInfo, DenseVariant, Handle } from '../binding';
+import { call, native } from '../native';
+
+export type { ClipBinding, ClipInfo, DenseVariant } from '../binding';
 import * as safetensors from '../safetensors';
-import { checkTensor, type Tensor } from '../tensor';
+import { checkTensor, floatToHalf, type Tensor } from '../tensor';
 import { boolean, integer, oneOf, optionsObject, onlyKeys, opt, string, stringArray } from '../validate';
 import { resolveDevice } from '../runtime';
 import { loadImage, type ImageInput } from '../image/load';
@@ -16,23 +19,7 @@ import { fromHuggingFace, isHuggingFaceClip } from './hf';
 import { promptTemplates } from './templates';
 import { loadTokenizer, tokenize, defaultTokenizer, type Tokenizer } from './tokenizer';
 
-export interface ClipInfo {
-  kind: 'vit' | 'resnet';
-  embedDim: number;
-  imageResolution: number;
-  visionWidth: number;
-  visionHeads: number;
-  visionLayers?: number;
-  patchSize?: number;
-  resnetLayers?: number[];
-  contextLength: number;
-  vocabSize: number;
-  textWidth: number;
-  textHeads: number;
-  textLayers: number;
-}
 
-export type DenseVariant = 'maskclip' | 'clearclip' | 'sclip' | 'naclip';
 
 export interface ClipLoadOptions {
   device?: string;
@@ -44,20 +31,6 @@ export interface ClipLoadOptions {
   openaiRounding?: boolean;
 }
 
-export interface ClipBinding {
-  load(weights: Record<string, Tensor>, options: { device: string; dtype: string; openaiRounding: boolean }): Promise<{ handle: Handle; info: ClipInfo }>;
-  create(config: Partial<ClipInfo>, options: { device: string; seed: number }): Promise<{ handle: Handle; info: ClipInfo }>;
-  encodeImage(clip: Handle, images: Tensor): Promise<Tensor<'float32'>>;
-  encodeText(clip: Handle, tokens: Tensor): Promise<Tensor<'float32'>>;
-  denseFeatures(clip: Handle, images: Tensor, options: { variant: string; window?: number; stride?: number; attention?: boolean }): Promise<{ features: Tensor<'float32'>; attention?: Tensor<'float32'> }>;
-  stateDict(clip: Handle): Promise<Record<string, Tensor<'float32'>>>;
-  /** exp(logit_scale) capped at 100: the temperature of CLIP's own softmax over classes. */
-  logitScale(clip: Handle): Promise<number>;
-  trainStep(clip: Handle, images: Tensor, tokens: Tensor, options: { lr: number; weightDecay: number }): Promise<{ loss: number; accuracy: number }>;
-  readTorchScript(file: string): Promise<Record<string, Tensor<'float32'>>>;
-  keys(clip: Handle, images: Tensor): Promise<Tensor<'float32'>>;
-  writeTorchScript(file: string, weights: Record<string, Tensor>): Promise<void>;
-}
 
 /** Reads CLIP weights from safetensors (OpenAI or HF keys) or an OpenAI TorchScript archive. */
 export async function readClipWeights(file: string): Promise<Record<string, Tensor>> {
@@ -248,8 +221,14 @@ export class Clip {
   }
 
   /** Saves OpenAI-layout safetensors (and the tokenizer beside it when it is a word tokenizer). */
-  async save(file: string): Promise<void> {
-    await safetensors.write(file, await this.stateDict(), { format: 'openai-clip', info: JSON.stringify(this.info) });
+  /** Writes the weights (OpenAI keys) as safetensors, in float32 or, like OpenAI's releases, float16; a word tokenizer goes beside them. */
+  async save(file: string, options: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {
+    const o = optionsObject('options', options);
+    onlyKeys('options', o, ['dtype']);
+    const dtype = opt(o, 'dtype', 'float32', (n, v) => oneOf(n, v, ['float32', 'float16'] as const));
+    const sd = await this.stateDict();
+    const weights = dtype === 'float32' ? sd : Object.fromEntries(Object.entries(sd).map(([k, t]) => [k, toFloat16(t)]));
+    await safetensors.write(file, weights, { format: 'openai-clip', info: JSON.stringify(this.info) });
     const tok = this.tokenizer as Tokenizer & { save?: (f: string) => void };
     if (tok.kind === 'word' && tok.save) tok.save(file.replace(/\.safetensors$/, '') + '.tokenizer.json');
   }
@@ -273,4 +252,10 @@ function lazyDefault(): Tokenizer {
     encode: (text) => get().encode(text),
     decode: (ids) => get().decode(ids),
   };
+}
+
+function toFloat16(t: Tensor<'float32'>): Tensor {
+  const data = new Uint16Array(t.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = floatToHalf(t.data[i]);
+  return { dtype: 'float16', shape: t.shape, data };
 }

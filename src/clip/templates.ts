@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { invalidParameter } from '../errors';
-import { packageRoot } from '../native';
+import { packageRoot } from '../paths';
 
 let templates: string[] | undefined;
 let classes: Record<string, string[] | string[][]> | undefined;

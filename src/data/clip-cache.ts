@@ -22,7 +22,7 @@ export interface ClipCache {
   read(i: number): Float32Array;
 }
 
-export function cacheKey(parts: { weights: string; variant: string; resolution: number; images: string[] }): string {
+export function cacheKey(parts: { teacher: string; resolution: number; images: string[] }): string {
   return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 

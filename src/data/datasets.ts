@@ -86,6 +86,20 @@ export function cocoStuffDataset(root: string, split = 'val2017'): Dataset {
   return { name: `cocostuff-${split}`, root, items: checkItems(items, 'COCO-Stuff'), classes: classNames('cocostuff171'), mapLabel: (v) => (v > 170 ? 255 : v) };
 }
 
+/**
+ * A generated world (`clips4 world generate`): VOC's folders (JPEGImages, SegmentationClass,
+ * ImageSets/Segmentation/<split>.txt) with its class names and label offset in classes.json.
+ */
+export function worldDataset(root: string, split = 'train'): Dataset {
+  const hint = `a generated world: run 'clips4 world generate --out ${root}' first`;
+  const file = path.join(root, 'classes.json');
+  if (!fs.existsSync(file)) throw missing('classes.json', file, hint);
+  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { names: string[]; labelOffset: number };
+  const ids = readList(path.join(root, 'ImageSets/Segmentation', `${split}.txt`), hint);
+  const items = ids.map((id) => ({ id, image: path.join(root, 'JPEGImages', `${id}.jpg`), label: path.join(root, 'SegmentationClass', `${id}.png`) }));
+  return { name: `world-${split}`, root, items: checkItems(items, 'world'), classes: c.names, mapLabel: (v) => (v === 255 ? 255 : v - c.labelOffset) };
+}
+
 export interface DavisSequence {
   name: string;
   frames: string[];
@@ -136,4 +150,26 @@ export function readLabel(ds: Dataset, item: Item, imageSize?: { width: number; 
   const data = new Uint8Array(png.data.length);
   for (let i = 0; i < data.length; i++) data[i] = map(png.data[i]);
   return { data, width: png.width, height: png.height };
+}
+
+/**
+ * An item's label (training ids) at width × height, nearest neighbour: 'fill' stretches the whole
+ * map (an image resized as a whole), 'cover' scales the shorter side and centre-crops (an image
+ * resized and centre-cropped, as sharp's 'cover').
+ */
+export async function resizedLabel(ds: Dataset, item: Item, width: number, height: number, fit: 'fill' | 'cover' = 'fill'): Promise<Uint8Array> {
+  const l = readLabel(ds, item);
+  if (l.width === width && l.height === height) return l.data;
+  // Source pixels per target pixel along each axis, and the source offset of the kept window.
+  const s = fit === 'cover' ? Math.min(l.width / width, l.height / height) : NaN;
+  const sx = fit === 'cover' ? s : l.width / width;
+  const sy = fit === 'cover' ? s : l.height / height;
+  const ox = (l.width - sx * width) / 2;
+  const oy = (l.height - sy * height) / 2;
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const row = Math.min(l.height - 1, Math.floor(oy + (y + 0.5) * sy)) * l.width;
+    for (let x = 0; x < width; x++) out[y * width + x] = l.data[row + Math.min(l.width - 1, Math.floor(ox + (x + 0.5) * sx))];
+  }
+  return out;
 }

@@ -8,13 +8,11 @@ import { checkRawImage, type RawImage } from '../image/load';
 import { encodeGray16Png, decodeIndexedPng } from '../io/png';
 import { writeFileAtomicSync } from '../io/atomic';
 import { call, native } from '../native';
+
+export type { RegionsBinding } from '../binding';
 import type { Tensor } from '../tensor';
 import { integer, number, oneOf } from '../validate';
 
-export interface RegionsBinding {
-  slic(image: Tensor<'uint8'>, options: { segments: number; compactness: number; iterations: number }): Promise<Tensor<'int32'>>;
-  felzenszwalb(image: Tensor<'uint8'>, options: { scale: number; sigma: number; minSize: number }): Promise<Tensor<'int32'>>;
-}
 
 export const REGION_METHODS = ['slic', 'felzenszwalb'] as const;
 export type RegionMethod = (typeof REGION_METHODS)[number];

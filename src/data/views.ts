@@ -5,8 +5,8 @@
 import type { RawImage } from '../image/load';
 import { normalizeImages, CLIP_MEAN, CLIP_STD } from '../image/normalize';
 import { zeros, type Tensor } from '../tensor';
-import type { Rng } from '../world/rng';
-import { cropResize } from '../world/resample';
+import type { Rng } from '../rng';
+import { cropResize } from '../image/resample';
 
 export interface ViewOptions {
   /** Output side in pixels (paper 336). */

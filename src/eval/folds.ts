@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { classNames, contextFolds } from '../clip/templates';
 import { clips4Error, ErrorCodes, invalidParameter } from '../errors';
-import { packageRoot } from '../native';
+import { packageRoot } from '../paths';
 
 export const LANGUAGE_DATASETS = ['voc', 'context', 'cocostuff'] as const;
 export type LanguageDataset = (typeof LANGUAGE_DATASETS)[number];

@@ -6,7 +6,7 @@
 import { clips4Error, ErrorCodes } from '../errors';
 import { integer, number, onlyKeys, optionsObject, opt } from '../validate';
 import { matmul } from '../ops';
-import { makeRng } from '../world/rng';
+import { makeRng } from '../rng';
 import { upsampleArgmax } from './davis';
 
 export interface ProbeData {

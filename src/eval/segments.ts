@@ -4,7 +4,9 @@
 import { segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
 import { readLabel, type Dataset } from '../data/datasets';
-import type { SegmentedImage } from './knn';
+import { SegmentBank, type SegmentedImage } from './knn';
+import { ConfusionMatrix } from './metrics';
+import { clips4Error, ErrorCodes } from '../errors';
 
 export interface LabelGrid {
   data: ArrayLike<number>;
@@ -69,4 +71,26 @@ export async function segmentDataset(embed: (image: string) => Promise<Tensor<'f
     await use(img);
     if ((i + 1) % 50 === 0 || i === ds.items.length - 1) options.log?.(`${ds.name}: ${i + 1}/${ds.items.length} images segmented`);
   }
+}
+
+/**
+ * The k-NN protocol over datasets (Table 4): k-means segments of every training image form a bank
+ * labelled by majority; every evaluation segment takes the majority label of its k nearest bank
+ * segments. One confusion matrix over the evaluation split.
+ */
+export async function knnDatasets(embed: (image: string) => Promise<Tensor<'float32'>>, train: Dataset, val: Dataset, o: { grid: [number, number]; k: number; log?: (line: string) => void }): Promise<{ cm: ConfusionMatrix; bankSize: number }> {
+  if (!val.classes) throw clips4Error(ErrorCodes.dataset, `${val.name} has no class names: k-NN evaluation needs a labelled dataset`);
+  const classes = val.classes;
+  // The bank learns the embedding width from the first image.
+  let bank: SegmentBank | undefined;
+  await segmentDataset(embed, train, (img) => {
+    bank ??= new SegmentBank(classes.length, img.embeddings.length / img.count);
+    bank.add(img);
+  }, { grid: o.grid, log: o.log });
+  if (!bank) throw clips4Error(ErrorCodes.dataset, `the training split ${train.name} lists no images`);
+  const trained: SegmentBank = bank;
+  o.log?.(`${trained.size} labelled training segments`);
+  const cm = new ConfusionMatrix(classes.length);
+  await segmentDataset(embed, val, async (img) => void (await trained.score([img], cm, o.k)), { grid: o.grid, log: o.log });
+  return { cm, bankSize: trained.size };
 }

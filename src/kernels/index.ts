@@ -1,25 +1,13 @@
 // The CLIP-S4 kernels exposed for tests, benchmarks and research (validated here, run natively).
+import type { BankHandle } from '../binding';
 import { call, native } from '../native';
+
+export type { BankHandle, KernelsBinding } from '../binding';
 import { checkTensor, type Tensor } from '../tensor';
 import { invalidParameter } from '../errors';
 import { integer, number, oneOf, optionsObject, onlyKeys, opt, string } from '../validate';
 
-export interface KernelsBinding {
-  sphericalKMeans(emb: Tensor, options: { grid: number[]; iterations: number; locationWeight: number; ignore?: Tensor; device: string; impl: string }): Promise<{ labels: Tensor<'int32'>; centroids: Tensor<'float32'> }>;
-  splitByRegion(labels: Tensor, regions: Tensor): Promise<{ segments: Tensor<'int32'>; count: number }>;
-  segmentMeans(features: Tensor, segments: Tensor): Promise<{ means: Tensor<'float32'>; image: Tensor<'int32'> }>;
-  pixelSegmentLoss(o: Record<string, unknown>): Promise<{ loss: number; gradEmbeddings: Tensor<'float32'>; gradSegments: Tensor<'float32'> }>;
-  embeddingLoss(o: { segments: Tensor; clipSegments: Tensor }): Promise<{ loss: number; gradSegments: Tensor<'float32'> }>;
-  semanticLoss(o: { segments: Tensor; clipSegments: Tensor; prototypes: Tensor; temperature: number }): Promise<{ loss: number; labels: Tensor<'int32'>; gradSegments: Tensor<'float32'> }>;
-  unknownPrototypeLoss(o: { unknown: Tensor; clipSegments: Tensor; labels: Tensor; known: number }): Promise<{ loss: number; gradUnknown: Tensor<'float32'>; count: number }>;
-  knownPrototypes(clipSegments: Tensor, text: Tensor, o: { m: number; logitScale: number }): Promise<Tensor<'float32'>>;
-  bankCreate(batches: number): BankHandle;
-  bankPush(bank: BankHandle, segments: Tensor): void;
-  bankAll(bank: BankHandle, dim: number): Tensor<'float32'>;
-}
 
-/** An opaque native memory bank. */
-export type BankHandle = { readonly __brand: 'MemoryBank' };
 
 /** Spherical k-means per image on [embedding, location]; ignored pixels get −1. */
 export async function sphericalKMeans(emb: Tensor<'float32'>, options: { grid?: [number, number]; iterations?: number; locationWeight?: number; ignore?: Tensor<'uint8'>; device?: string; impl?: 'batched' | 'perImage' } = {}) {

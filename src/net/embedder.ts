@@ -3,39 +3,16 @@
 import * as fs from 'node:fs';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
-import { call, native, type Handle } from '../native';
+import type { Handle, NetConfig } from '../binding';
+import { call, native } from '../native';
+
+export type { NetBinding, NetConfig } from '../binding';
 import * as safetensors from '../safetensors';
 import { checkTensor, type Tensor } from '../tensor';
 import { boolean, integer, oneOf, optionsObject, onlyKeys, opt } from '../validate';
 import { resolveDevice } from '../runtime';
 
-export interface NetConfig {
-  block: 'bottleneck' | 'basic';
-  layers: number[];
-  /** 3×3 widths per layer (torchvision: planes × width_per_group / 64). */
-  inner: number[];
-  /** Output widths per layer (Bottleneck: planes × 4). */
-  out: number[];
-  stem: number;
-  deepStem: boolean;
-  /** Replace the stride of layer2/3/4 by dilation: [false, true, true] = output stride 8. */
-  dilation: boolean[];
-  headChannels: number;
-  bins: number[];
-  norm: 'bn' | 'bn-eval' | 'gn';
-  upsample: boolean;
-  embedDim: number;
-}
 
-export interface NetBinding {
-  create(config: NetConfig, options: { seed: number; device: string }): Handle;
-  inferResNet(weights: Record<string, Tensor>): NetConfig;
-  loadBackbone(net: Handle, weights: Record<string, Tensor>): Promise<void>;
-  load(net: Handle, weights: Record<string, Tensor>): Promise<void>;
-  stateDict(net: Handle): Promise<Record<string, Tensor>>;
-  embed(net: Handle, images: Tensor): Promise<Tensor<'float32'>>;
-  features(net: Handle, images: Tensor): Promise<Record<'layer1' | 'layer2' | 'layer3' | 'layer4', Tensor<'float32'>>>;
-}
 
 /** ResNet-50 (torchvision) + PSPNet with CLIP ViT-B/16's 512-d embeddings: the paper's network. */
 export const PAPER_NET: NetConfig = {

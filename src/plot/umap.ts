@@ -1,7 +1,7 @@
 // A small UMAP (McInnes et al.) for a few hundred points: fuzzy k-nearest-neighbour graph with
 // per-point bandwidths, symmetrised by fuzzy union, then a 2-D layout optimised by SGD with UMAP's
 // attractive/repulsive forces and negative sampling. Initialised by PCA; deterministic per seed.
-import { makeRng } from '../world/rng';
+import { makeRng } from '../rng';
 
 export interface UmapOptions {
   neighbours?: number;

@@ -2,18 +2,18 @@
 // images, region maps (SLIC, Felzenszwalb or a folder of precomputed PNGs, see data/region-source), CLIP's dense teacher features (cached in float16), and the target-class
 // prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
 import * as path from 'node:path';
-import type { Clip, DenseVariant } from '../clip/clip';
+import type { Clip } from '../clip/clip';
 import { clips4Error, ErrorCodes } from '../errors';
 import { buildClipCache, cacheKey } from '../data/clip-cache';
 import { regionsFor, type RegionSource } from '../data/region-source';
 import type { Sample } from '../data/views';
 import { loadImage, type RawImage } from '../image/load';
-import { normalizeImages } from '../image/normalize';
 import { resizeExact, resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
 import { coincidingPrototypes, unknownPrototypes } from './prototypes';
-import { makeRng } from '../world/rng';
+import { makeRng } from '../rng';
+import { clipMultiple, type Teacher } from './teacher';
 
 export interface Prepared {
   samples: Sample[];
@@ -25,9 +25,10 @@ export interface Prepared {
 
 export interface PrepareOptions {
   files: string[];
+  /** Names the classes (text classifier, logit scale) and sets the sides' multiple. */
   clip: Clip;
-  /** The teacher's dense features (clip.variant): what L_e, L_s and the prototypes learn from. */
-  variant: DenseVariant;
+  /** The dense features L_e, L_s and the prototypes learn from (CLIP's, see teacher.ts). */
+  teacher: Teacher;
   cacheDir: string;
   /** Shorter side after resizing (0 = keep); sides are rounded to the CLIP patch so all features align. */
   resize: number;
@@ -45,7 +46,7 @@ export interface PrepareOptions {
 
 export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const log = o.log ?? (() => {});
-  const multiple = o.clip.info.kind === 'vit' ? o.clip.info.patchSize! : 32;
+  const multiple = clipMultiple(o.clip);
   const images: RawImage[] = [];
   const kept: string[] = [];
   const originals: { width: number; height: number }[] = [];
@@ -88,12 +89,12 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   }
   const regions = await Promise.all(images.map((img, i) => regionsFor(o.regions, kept[i], originals[i], img, path.join(o.cacheDir, 'regions'), cropped)));
   const E = o.clip.info.embedDim;
-  const key = cacheKey({ weights: o.clip.id, variant: o.variant, resolution: images[0].width, images: kept });
+  const key = cacheKey({ teacher: o.teacher.id, resolution: images[0].width, images: kept });
   const cache = await buildClipCache(o.cacheDir, key, kept.length, async (idx) => {
     // Same-sized images are batched; others one at a time.
     const groups = new Map<string, number[]>();
     for (const i of idx) groups.set(`${images[i].width}x${images[i].height}`, [...(groups.get(`${images[i].width}x${images[i].height}`) ?? []), i]);
-    if (groups.size === 1) return o.clip.denseFeatures(normalizeImages(idx.map((i) => images[i])), { variant: o.variant });
+    if (groups.size === 1) return o.teacher.features(idx.map((i) => images[i]), idx.map((i) => ({ file: kept[i], fit: cropped ? 'cover' : 'fill' })));
     throw new Error('images of different sizes: set data.resize so the CLIP cache can batch them');
   }, { onProgress: (d, t) => d % 256 < 32 && log(`CLIP teacher features ${d}/${t}`) });
   const [, fh, fw] = cache.index.shape;

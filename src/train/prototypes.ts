@@ -2,7 +2,7 @@
 // drawn with the run's seeded generator so a run and its resume start from the same prototypes.
 // (Known prototypes are the native kernels.knownPrototypes.)
 import { zeros, type Tensor } from '../tensor';
-import type { Rng } from '../world/rng';
+import type { Rng } from '../rng';
 
 /**
  * segments [S,E] (row-major) → u L2-normalised rows [u,E] from distinct segments. Drawing with

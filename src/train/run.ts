@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clip, type DenseVariant } from '../clip/clip';
-import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, type Dataset } from '../data/datasets';
+import { cocoStuffDataset, contextDataset, folderDataset, resizedLabel, vocDataset, worldDataset, type Dataset } from '../data/datasets';
 import { regionSourceFromConfig, type RegionConfig } from '../data/region-source';
 import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
 import { clips4Error, ErrorCodes } from '../errors';
@@ -12,12 +12,12 @@ import { writeJsonAtomicSync } from '../io/atomic';
 import * as safetensors from '../safetensors';
 import { PixelEmbedder, type NetConfig } from '../net/embedder';
 import { classNames } from '../clip/templates';
-import { readWorld, splitIds, imagePath } from '../world/data';
-import { deriveSeed, makeRng } from '../world/rng';
+import { deriveSeed, makeRng } from '../rng';
 import { saveCheckpoint, loadLatest } from './checkpoint';
 import type { Config } from './schema';
 import { NativeTrainer, polyLr } from './native-trainer';
 import { prepareTraining } from './prepare';
+import { clipMultiple, clipTeacher, oracleTeacher, teacherInput, type Teacher } from './teacher';
 import { TensorBoardWriter } from './tensorboard';
 import { ProcessGroup, rankSlice, type DistInfo } from './distributed';
 import { Progress } from './progress';
@@ -32,22 +32,31 @@ export interface RunOptions {
   dist?: DistInfo;
 }
 
-function datasetFiles(c: Config): { files: string[]; classes: string[] } {
+/** The training split of data.kind at data.root (its first data.images items), and the class names prompts may use. */
+function trainingDataset(c: Config): { ds: Dataset; classes: string[] } {
   const d = c.data as { kind: string; root: string; split: string; images: number };
-  let ds: Dataset | undefined;
-  let files: string[];
-  let classes: string[] = [];
-  if (d.kind === 'world') {
-    const w = readWorld(d.root);
-    files = splitIds(d.root, d.split === 'val' ? 'val' : 'train').map((id) => imagePath(d.root, id));
-    classes = w.names;
-  } else {
-    ds = d.kind === 'voc' ? vocDataset(d.root, d.split) : d.kind === 'context' ? contextDataset(d.root, d.split) : d.kind === 'cocostuff' ? cocoStuffDataset(d.root, d.split) : folderDataset(d.root);
-    files = ds.items.map((i) => i.image);
-    classes = ds.classes ?? [];
-    if (d.kind === 'voc') classes = classNames('voc20');
-  }
-  return { files: d.images > 0 ? files.slice(0, d.images) : files, classes };
+  const ds = d.kind === 'world' ? worldDataset(d.root, d.split) : d.kind === 'voc' ? vocDataset(d.root, d.split) : d.kind === 'context' ? contextDataset(d.root, d.split) : d.kind === 'cocostuff' ? cocoStuffDataset(d.root, d.split) : folderDataset(d.root);
+  // VOC's background is no class a prompt can name.
+  const classes = d.kind === 'voc' ? classNames('voc20') : (ds.classes ?? []);
+  return { ds: d.images > 0 ? { ...ds, items: ds.items.slice(0, d.images) } : ds, classes };
+}
+
+/** The controlled teacher over a labelled dataset, aligned as CLIP's features at clip.side would be. */
+async function oracleFor(ds: Dataset, clip: Clip, o: { side: number; oracleCorruption: number; oracleNoise: number }, templates: string[], seed: number): Promise<Teacher> {
+  if (!ds.classes || ds.items.some((i) => !i.label)) throw clips4Error(ErrorCodes.config, `clip.teacher 'oracle' builds the teacher from label maps, but ${ds.name} has none: use a labelled dataset (world, voc, context, cocostuff) or clip.teacher 'clip'`);
+  const labels = new Map(ds.items.map((i) => [i.image, i]));
+  const multiple = clipMultiple(clip);
+  return oracleTeacher({
+    text: await clip.textClassifier(ds.classes, templates.length ? { templates } : {}),
+    label: (source, width, height) => resizedLabel(ds, labels.get(source.file)!, width, height, source.fit),
+    grid: (width, height) => {
+      const s = teacherInput(width, height, o.side, multiple);
+      return { fh: s.height / multiple, fw: s.width / multiple };
+    },
+    corruption: o.oracleCorruption,
+    noise: o.oracleNoise,
+    seed,
+  });
 }
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
@@ -67,20 +76,22 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     fs.mkdirSync(o.out, { recursive: true });
     writeJsonAtomicSync(path.join(o.out, 'config.json'), c);
   }
-  const clipCfg = c.clip as { weights: string; vocab: string; variant: string };
+  const clipCfg = c.clip as { weights: string; vocab: string; variant: string; side: number; teacher: string; oracleCorruption: number; oracleNoise: number };
   const clip = await Clip.load(clipCfg.weights, { device: t.device, ...(clipCfg.vocab ? { vocab: clipCfg.vocab } : {}) });
-  const { files, classes } = datasetFiles(c);
+  const { ds, classes } = trainingDataset(c);
+  const files = ds.items.map((i) => i.image);
   const p = c.prototypes as { known: string[]; heldOut: string[]; topM: number; unknown: number; templates: string[] };
   const knownNames = (p.known.length ? p.known : classes).filter((n) => !p.heldOut.includes(n));
   if (knownNames.length === 0 && !(c.loss as { semantic: boolean }).semantic === false) {
     throw clips4Error(ErrorCodes.config, 'prototypes.known is empty and the dataset has no class names: set prototypes.known or turn loss.semantic off');
   }
-  const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number; strict: boolean };
+  const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number; strict: boolean; cache: string };
   log(`training on ${files.length} images; ${knownNames.length} known classes${p.heldOut.length ? `, held out: ${p.heldOut.join(', ')}` : ''}`);
   // One process per machine builds the shared caches; the others read them once it is done.
   const builder = !group || group.info.localRank === 0;
   if (!builder) await group!.barrier();
-  const prepared = await prepareTraining({ files, clip, variant: clipCfg.variant as DenseVariant, cacheDir: path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data as unknown as RegionConfig), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
+  const teacher = clipCfg.teacher === 'oracle' ? await oracleFor(ds, clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant as DenseVariant, clipCfg.side);
+  const prepared = await prepareTraining({ files, clip, teacher, cacheDir: data.cache || path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data as unknown as RegionConfig), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   if (group && builder) await group.barrier();
   if (lead) {
     // The prototypes training starts from (the checkpoints hold the evolving unknown ones).

@@ -32,12 +32,17 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     felzenszwalbMinSize: { type: 'int', default: FELZENSZWALB_DEFAULTS.minSize, min: 1, help: 'Felzenszwalb smallest region (pixels)' },
     regionDir: { type: 'string', default: '', help: "folder of precomputed region PNGs, <name>.png per image <name>.* (8/16-bit grey or palette ids, or RGB id = R*65536+G*256+B); '' = compute with data.regionMethod" },
     resize: { type: 'int', default: 0, min: 0, help: 'resize images so the shorter side is this before everything else (0 = keep)' },
+    cache: { type: 'string', default: '', help: "folder of the teacher-feature and region caches ('' = <out>/cache); both are keyed by what they depend on, so runs over the same images can share one" },
     strict: { type: 'bool', default: false, help: 'stop at the first unreadable image instead of skipping it with a warning' },
   },
   clip: {
     weights: { type: 'string', default: '', help: 'CLIP weights (OpenAI/HF safetensors or TorchScript); required' },
     vocab: { type: 'string', default: '', help: 'tokenizer file (default: beside the weights, else CLIP BPE)' },
     variant: { type: 'string', default: 'maskclip', values: ['maskclip', 'clearclip', 'sclip', 'naclip'], help: 'teacher dense-feature variant' },
+    side: { type: 'int', default: 0, min: 0, max: 8192, help: "shorter side of the images CLIP sees for the teacher features (0 = the training image's own; larger gives finer features, e.g. a ResNet CLIP on small images)" },
+    teacher: { type: 'string', default: 'clip', values: ['clip', 'oracle'], help: "'oracle' replaces CLIP's dense features by a degraded oracle from the labels (controlled experiments; needs a labelled dataset): text embedding of the true class per cell, clip.oracleCorruption of the cells in blobs of another class, noise clip.oracleNoise" },
+    oracleCorruption: { type: 'number', default: 0.4, min: 0, max: 1, help: 'oracle teacher: fraction of cells given another class' },
+    oracleNoise: { type: 'number', default: 0.1, min: 0, help: 'oracle teacher: standard deviation of the Gaussian noise before renormalising' },
   },
   model: {
     block: { type: 'string', default: 'bottleneck', values: ['bottleneck', 'basic'], help: 'ResNet block' },

@@ -1,6 +1,6 @@
 // Noisy image-level captions, like web alt-text: they name some or all of the classes in the image
 // (large regions more often than small ones), in varied templates, with no pixel information.
-import type { Rng } from './rng';
+import type { Rng } from '../rng';
 
 const fillers = ['', '', '', 'nice day. ', 'summer trip: ', 'photo by me. ', 'wow, ', 'throwback: ', 'beautiful. '];
 

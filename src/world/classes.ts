@@ -11,5 +11,11 @@ export function labelOf(name: string): number {
   return i + LABEL_OFFSET;
 }
 
-/** The default class-free fold: these classes are held out as "unknown" in `world reproduce`. */
-export const UNKNOWN_FOLD: readonly string[] = ['snow', 'mountain', 'boat', 'cat', 'moon', 'kite', 'umbrella', 'wood floor'];
+/**
+ * The class-free folds: each holds out a third of the classes as "unknown" in `world reproduce`
+ * (stuff and things in both, so that each fold has classes of either kind on both sides).
+ */
+export const UNKNOWN_FOLDS: readonly (readonly string[])[] = [
+  ['snow', 'mountain', 'boat', 'cat', 'moon', 'kite', 'umbrella', 'wood floor'],
+  ['sand', 'road', 'ball', 'car', 'bird', 'flower', 'cloud', 'brick wall'],
+];

@@ -4,19 +4,22 @@ import * as path from 'node:path';
 import { clips4Error, ErrorCodes } from '../errors';
 import { loadImage, type RawImage } from '../image/load';
 import { decodeIndexedPng } from '../io/png';
+import { UNKNOWN_FOLDS } from './classes';
 
 export interface WorldInfo {
   dir: string;
   names: string[];
   labelOffset: number;
-  unknownFold: string[];
+  /** The class-free folds (classes held out as unknown), see classes.ts. */
+  unknownFolds: string[][];
 }
 
 export function readWorld(dir: string): WorldInfo {
   const file = path.join(dir, 'classes.json');
   if (!fs.existsSync(file)) throw clips4Error(ErrorCodes.dataset, `${dir} is not a generated world (no classes.json); run 'clips4 world generate --out ${dir}' first`);
-  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { names: string[]; labelOffset: number; unknownFold: string[] };
-  return { dir, names: c.names, labelOffset: c.labelOffset, unknownFold: c.unknownFold };
+  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { names: string[]; labelOffset: number; unknownFolds?: string[][] };
+  // Worlds written before the second fold existed have the same classes, so the code's folds serve.
+  return { dir, names: c.names, labelOffset: c.labelOffset, unknownFolds: c.unknownFolds ?? UNKNOWN_FOLDS.map((f) => [...f]) };
 }
 
 export function splitIds(dir: string, split: 'train' | 'val'): string[] {

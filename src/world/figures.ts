@@ -1,48 +1,53 @@
-// The world report's figures (overlays, per-class IoU, projection), drawn by src/plot.
+// The world report's figures (overlays, per-class IoU, projection), drawn by src/plot from the
+// Segmenters of the teacher (MaskCLIP), MaskCLIP+ and CLIP-S4.
 import * as path from 'node:path';
-import type { Clip } from '../clip/clip';
-import type { ConfusionMatrix } from '../eval/metrics';
-import { normalizeImages } from '../image/normalize';
-import { call, native } from '../native';
-import type { PixelEmbedder } from '../net/embedder';
-import type { Tensor } from '../tensor';
-import { imagePath, loadImages, readClassLabels, splitIds, type WorldInfo } from './data';
+import { readLabel, type Dataset } from '../data/datasets';
 import { ClassMeans } from '../eval/class-means';
-import { writeProjection } from '../plot/projection';
+import { languageEvaluate } from '../eval/language';
+import { loadImage } from '../image/load';
+import { Segmenter } from '../infer/segmenter';
 import { writePerClassIou } from '../plot/bars';
 import { writeLabelGrid } from '../plot/overlays';
+import { writeProjection } from '../plot/projection';
+import type { WorldInfo } from './data';
 
-export async function writeFigures(
-  out: string,
-  f: { world: WorldInfo; clip: Clip; embedder: PixelEmbedder; plus: PixelEmbedder; allText: Tensor<'float32'>; results: Map<string, { cm: ConfusionMatrix }>; maskclipCm: ConfusionMatrix },
-): Promise<void> {
-  const { world } = f;
-  // Overlays: image | ground truth | MaskCLIP | MaskCLIP+ | CLIP-S4 for six val images.
-  const ids = splitIds(world.dir, 'val').slice(0, 6);
-  const imgs = await loadImages(ids.map((id) => imagePath(world.dir, id)));
-  const x = normalizeImages(imgs);
-  const { width: W, height: H } = imgs[0];
-  const predict = async (feats: Tensor<'float32'>) => (await call(() => native().segment.classify(feats, f.allText, { height: H, width: W }))).labels.data as Int32Array;
-  const preds = [await predict(await f.clip.denseFeatures(x)), await predict(await f.plus.embed(x)), await predict(await f.embedder.embed(x))];
-  const rows = ids.map((id, r) => ({ image: imgs[r], maps: [readClassLabels(world.dir, id, world.labelOffset).data, ...preds.map((p) => p.subarray(r * W * H, (r + 1) * W * H))] }));
-  await writeLabelGrid(path.join(out, 'overlays.png'), rows, { columns: ['image', 'ground truth', 'MaskCLIP', 'MaskCLIP+', 'CLIP-S4'], names: world.names, marked: world.unknownFold, tileHeight: 2 * H });
+export interface FigureInputs {
+  world: WorldInfo;
+  clipFile: string;
+  /** Shorter side the teacher (MaskCLIP) sees, and the side the trained models see. */
+  side: number;
+  size: number;
+  clips4: string;
+  plus: string;
+  val: Dataset;
+  /** Classes held out in the runs drawn (marked in the figures). */
+  marked: string[];
+  templates: string[];
+}
 
-  // Per-class IoU bars of CLIP-S4.
-  await writePerClassIou(path.join(out, 'per-class-iou.png'), world.names, f.results.get('clips4')!.cm.iou(), { title: 'CLIP-S4 per-class IoU (%)', marked: world.unknownFold });
+export async function writeFigures(out: string, f: FigureInputs): Promise<void> {
+  const names = f.world.names;
+  const teacher = await Segmenter.load({ clip: f.clipFile, size: f.side });
+  const plus = await Segmenter.load({ clip: f.clipFile, model: f.plus, size: f.size });
+  const clips4 = await Segmenter.load({ clip: f.clipFile, model: f.clips4, size: f.size });
+  const shown = f.val.items.slice(0, 6);
+  const segment = (s: Segmenter) => s.segment(shown.map((i) => i.image), { classes: names, templates: f.templates });
+  const preds = [await segment(teacher), await segment(plus), await segment(clips4)];
+  const rows = await Promise.all(shown.map(async (item, r) => ({ image: await loadImage(item.image), maps: [readLabel(f.val, item).data, ...preds.map((p) => p[r].labels)] })));
+  const H = rows[0].image.height;
+  await writeLabelGrid(path.join(out, 'overlays.png'), rows, { columns: ['image', 'ground truth', 'MaskCLIP', 'MaskCLIP+', 'CLIP-S4'], names, marked: f.marked, tileHeight: 2 * H });
+
+  const iou = (await languageEvaluate(clips4, f.val, { templates: f.templates })).cm.iou();
+  await writePerClassIou(path.join(out, 'per-class-iou.png'), names, iou, { title: 'CLIP-S4 per-class IoU (%)', marked: f.marked });
 
   // Class-mean embeddings of CLIP and CLIP-S4 on the val images, projected together by UMAP.
-  const means = async (encode: (t: Tensor<'float32'>) => Promise<Tensor<'float32'>>) => {
-    const vids = splitIds(world.dir, 'val').slice(0, 100);
-    const acc = new ClassMeans(world.names.length);
-    for (let i = 0; i < vids.length; i += 25) {
-      const part = vids.slice(i, i + 25);
-      const e = await encode(normalizeImages(await loadImages(part.map((id) => imagePath(world.dir, id)))));
-      part.forEach((id, k) => acc.add(e, k, readClassLabels(world.dir, id, world.labelOffset)));
-    }
+  const means = async (s: Segmenter) => {
+    const acc = new ClassMeans(names.length);
+    for (const item of f.val.items.slice(0, 100)) acc.add(await s.embed(item.image), 0, readLabel(f.val, item));
     return acc.means();
   };
-  await writeProjection(path.join(out, 'projection.png'), world.names.map((n, i) => [i, n]), [
-    { label: 'CLIP (MaskCLIP)', points: await means((t) => f.clip.denseFeatures(t)) },
-    { label: 'CLIP-S4', points: await means((t) => f.embedder.embed(t)) },
+  await writeProjection(path.join(out, 'projection.png'), names.map((n, i) => [i, n]), [
+    { label: 'CLIP (MaskCLIP)', points: await means(teacher) },
+    { label: 'CLIP-S4', points: await means(clips4) },
   ]);
 }

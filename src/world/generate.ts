@@ -10,8 +10,8 @@ import { writeFileAtomicSync, writeJsonAtomicSync } from '../io/atomic';
 import { encodeIndexedPng } from '../io/png';
 import { integer, optionsObject, onlyKeys, opt, string } from '../validate';
 import { caption } from './captions';
-import { LABEL_OFFSET, STUFF, UNKNOWN_FOLD, WORLD_CLASSES } from './classes';
-import { makeRng, deriveSeed } from './rng';
+import { LABEL_OFFSET, STUFF, UNKNOWN_FOLDS, WORLD_CLASSES } from './classes';
+import { makeRng, deriveSeed } from '../rng';
 import { composeClassImage, composeScene, type Scene } from './scene';
 
 export interface WorldOptions {
@@ -109,7 +109,7 @@ export async function generateWorld(options: WorldOptions): Promise<WorldSummary
   writeFileAtomicSync(path.join(dir, 'ImageSets/Segmentation/val.txt'), ids.slice(args.train).join('\n') + '\n');
   writeFileAtomicSync(path.join(dir, 'captions.jsonl'), captions.join('\n') + '\n');
   writeJsonAtomicSync(path.join(dir, 'crops.json'), crops);
-  writeJsonAtomicSync(path.join(dir, 'classes.json'), { names: WORLD_CLASSES, labelOffset: LABEL_OFFSET, ignore: 255, unknownFold: UNKNOWN_FOLD });
+  writeJsonAtomicSync(path.join(dir, 'classes.json'), { names: WORLD_CLASSES, labelOffset: LABEL_OFFSET, ignore: 255, unknownFolds: UNKNOWN_FOLDS });
   writeJsonAtomicSync(manifestFile, { args, complete: true });
   return { dir, reused: false, images: total, classes: [...WORLD_CLASSES], seconds: (Date.now() - started) / 1000 };
 }

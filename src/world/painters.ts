@@ -3,7 +3,7 @@
 // vary per call; each class keeps a distinct texture/colour/shape signature.
 import { Canvas, jitter, mix, noise, scale, type RGB } from './canvas';
 import { labelOf } from './classes';
-import type { Rng } from './rng';
+import type { Rng } from '../rng';
 
 type Region = (x: number, y: number) => boolean;
 

@@ -11,10 +11,13 @@ import type { RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
 import { number } from '../validate';
 import { caption } from './captions';
-import { makeRng, type Rng } from './rng';
-import { cropResize } from './resample';
+import { makeRng, type Rng } from '../rng';
+import { cropResize } from '../image/resample';
 import { captionsById, imagePath, loadImages, readClassLabels, readCrops, readWorld, splitIds } from './data';
-import { maskclipMiou } from './evaluate';
+import { worldDataset } from '../data/datasets';
+import { languageEvaluate } from '../eval/language';
+import { loadImage } from '../image/load';
+import { Segmenter } from '../infer/segmenter';
 
 /** Prompt templates for the world's vocabulary (words its captions use). */
 export const WORLD_TEMPLATES = ['a photo of the {}.', '{}', 'there is a {} in the scene.', 'view of the {}', 'my {}!'];
@@ -29,7 +32,17 @@ export interface PretrainOptions {
   resolution?: number;
   seed?: number;
   evalImages?: number;
-  /** Vision transformer width and depth, text width, peak learning rate. */
+  /** Image encoder: a ViT (patch 8) or OpenAI's ModifiedResNet (stride 32, attention pool). */
+  kind?: 'vit' | 'resnet';
+  /** ResNet blocks per stage (kind resnet). */
+  resnetLayers?: number[];
+  /**
+   * Side the images are resized to for dense features (MaskCLIP evaluation); 0 = their own. A
+   * ResNet's stride 32 gives 3×3 features on a 96-pixel image, so the world's ResNet teacher sees
+   * its images enlarged.
+   */
+  denseSide?: number;
+  /** Vision width and depth (ViT), text width, peak learning rate. */
   width?: number;
   layers?: number;
   textWidth?: number;
@@ -49,6 +62,9 @@ export interface PretrainOptions {
 }
 
 export interface PretrainReport {
+  /** The options that reproduce this run (besides data and out). */
+  options: Omit<PretrainOptions, 'data' | 'out' | 'log'>;
+  world: unknown;
   steps: number;
   seconds: number;
   finalLoss: number;
@@ -77,8 +93,9 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   log(`pretrain-clip: ${ids.length} image–caption pairs, vocabulary ${tokenizer.vocabSize} words`);
   const images = await loadImages(ids.map((id) => imagePath(o.data, id)));
   const labels = cropPairs > 0 ? ids.map((id) => readClassLabels(o.data, id, world.labelOffset)) : [];
+  const vision = (o.kind ?? 'vit') === 'vit' ? { kind: 'vit' as const, visionWidth: o.width ?? 128, visionLayers: o.layers ?? 4, patchSize: 8 } : { kind: 'resnet' as const, visionWidth: o.width ?? 32, resnetLayers: o.resnetLayers ?? [1, 1, 1, 1] };
   const clip = await Clip.create(
-    { kind: 'vit', embedDim: 64, imageResolution: res, visionWidth: o.width ?? 128, visionLayers: o.layers ?? 4, patchSize: 8, contextLength: 32, textWidth: o.textWidth ?? 128, textLayers: 2 },
+    { ...vision, embedDim: 64, imageResolution: res, contextLength: 32, textWidth: o.textWidth ?? 128, textLayers: 2 },
     tokenizer,
     { seed: o.seed ?? 0 },
   );
@@ -124,11 +141,19 @@ export async function pretrainClip(o: PretrainOptions): Promise<PretrainReport> 
   }
   const seconds = (Date.now() - started) / 1000;
   fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
-  await clip.save(o.out);
+  // Stored in float16 like OpenAI's releases (half the size); every number below is measured on the stored file.
+  await clip.save(o.out, { dtype: 'float16' });
   const loaded = await Clip.load(o.out);
   const zeroShotTop1 = await zeroShot(loaded, o.data, world.names, res);
-  const miou = await maskclipMiou(loaded, o.data, world, { templates: WORLD_TEMPLATES, limit: o.evalImages ?? 200 });
-  const report = { steps: step, seconds, finalLoss: loss, zeroShotTop1, maskclipMiou: miou, weights: o.out };
+  // MaskCLIP mode through the Segmenter, as `clips4 eval language` and `world reproduce` score it.
+  const val = worldDataset(o.data, 'val');
+  const seg = await Segmenter.load({ clip: o.out, size: o.denseSide || (await loadImage(val.items[0].image)).height });
+  const miou = (await languageEvaluate(seg, { ...val, items: val.items.slice(0, o.evalImages ?? 200) }, { templates: WORLD_TEMPLATES })).cm.miou();
+  const { data: _data, out: _out, log: _log, ...options } = o;
+  // The world it was trained on (its generator arguments), so the run can be repeated from scratch.
+  const worldFile = path.join(o.data, 'world.json');
+  const worldArgs = fs.existsSync(worldFile) ? (JSON.parse(fs.readFileSync(worldFile, 'utf8')) as { args: unknown }).args : undefined;
+  const report = { options, world: worldArgs, steps: step, seconds, finalLoss: loss, zeroShotTop1, maskclipMiou: miou, weights: o.out };
   writeJsonAtomicSync(o.out.replace(/\.safetensors$/, '') + '.report.json', report);
   log(`pretrain-clip: ${step} steps in ${seconds.toFixed(0)} s; zero-shot top-1 ${(zeroShotTop1 * 100).toFixed(1)}%, MaskCLIP val mIoU ${(miou * 100).toFixed(1)}%`);
   return report;

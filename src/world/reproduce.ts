@@ -1,34 +1,51 @@
-// `clips4 world reproduce`: the paper's tables in miniature on a generated world, through the same
-// code users run on real data. One fold of classes is held out as unknown (their names never
-// reach CLIP-S4 training). Trains MaskCLIP+ and CLIP-S4 (plus the loss ablation), evaluates
-// language-driven known/unknown/hIoU, k-NN, and writes report.md / report.json with figures.
+// `clips4 world reproduce`: the paper's tables in miniature on a generated world, through the code
+// users run on real data: every model is trained by `runTraining` from the configs in configs/
+// (world-small.json and the ablation configs), and evaluated by the Segmenter with the eval
+// commands' code. For each seed and held-out fold: MaskCLIP+, CLIP-S4, the loss ablation, CLIP-S4
+// on the ClearCLIP teacher, and CLIP-S4 on the controlled (oracle) teacher; report.json holds every
+// run's numbers, report.md the tables as mean ± std and the paper's claims checked in every run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Clip } from '../clip/clip';
+import { Clip, type DenseVariant } from '../clip/clip';
+import { resizedLabel, worldDataset, type Dataset } from '../data/datasets';
+import { languageEvaluate } from '../eval/language';
 import { ConfusionMatrix } from '../eval/metrics';
-import { knnEvaluate, type SegmentedImage } from '../eval/knn';
-import { kmeansSegments } from '../eval/segments';
-import { normalizeImages } from '../image/normalize';
-import { writeJsonAtomicSync, writeFileAtomicSync } from '../io/atomic';
-import { prepareTraining } from '../train/prepare';
-import { PixelEmbedder, type NetConfig } from '../net/embedder';
-import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
-import { NativeTrainer, polyLr, type TrainerOptions } from '../train/native-trainer';
-import type { Tensor } from '../tensor';
-import { imagePath, loadImages, readClassLabels, readWorld, splitIds, type WorldInfo } from './data';
-import { languageConfusion } from './evaluate';
-import { WORLD_TEMPLATES } from './pretrain-clip';
-import { makeRng } from './rng';
+import { KNN_KMEANS, knnDatasets } from '../eval/segments';
+import { loadImage } from '../image/load';
+import { Segmenter } from '../infer/segmenter';
+import { writeFileAtomicSync, writeJsonAtomicSync } from '../io/atomic';
+import { call, native, packageRoot } from '../native';
+import { resolveConfig } from '../train/config';
+import type { Config } from '../train/schema';
+import { runTraining } from '../train/run';
+import { clipMultiple, oracleTeacher, teacherInput } from '../train/teacher';
+import { readWorld, type WorldInfo } from './data';
 import { writeFigures } from './figures';
+import { WORLD_TEMPLATES } from './pretrain-clip';
+import { renderReport } from './report';
 
 export interface ReproduceOptions {
   data: string;
   clip: string;
+  /** Where report.md, report.json and the figures go. */
   out: string;
-  iterations?: number;
-  trainImages?: number;
+  /** Where the trained models go (default <out>/runs): reports of other seed sets can share them. */
+  runs?: string;
+  seeds?: number[];
+  /** Indices into the world's unknown folds. */
+  folds?: number[];
+  /** 'all': every table; 'oracle': only the controlled-teacher experiment. */
+  experiments?: 'all' | 'oracle';
+  /** Oracle corruptions p (one CLIP-S4 run each) and noise σ. */
+  corruptions?: number[];
+  noise?: number;
+  /** `section.key=value` settings applied to every run on top of configs/world-small.json. */
+  sets?: string[];
+  /** Folder of the configs (default: the package's configs/). */
+  configs?: string;
   valImages?: number;
-  seed?: number;
+  /** Training images whose segments form the k-NN bank. */
+  knnTrainImages?: number;
   log?: (line: string) => void;
 }
 
@@ -38,195 +55,273 @@ export interface ClassFreeScores {
   hiou: number;
 }
 
+/** One trained model or teacher evaluated on one seed and fold. */
+export interface RunResult extends ClassFreeScores {
+  seed: number;
+  fold: number;
+  name: string;
+  miou: number;
+  /** Mean cosine of the model's and the teacher's segment embeddings over the last 20 steps. */
+  avgsim?: number;
+  knn?: number;
+}
+
 export interface Report {
-  clip: { zeroShotTop1: number | null; maskclipMiou: number };
-  classFree: { maskclip: ClassFreeScores; maskclipPlus: ClassFreeScores; clips4: ClassFreeScores };
-  ablation: { losses: string; miou: number; avgsim: number | null }[];
-  knn: { maskclip: number; clips4: number };
+  clip: { file: string; zeroShotTop1: number | null; maskclipMiou: number | null };
+  seeds: number[];
+  folds: string[][];
+  /** Every model and teacher, per seed and fold. */
+  results: RunResult[];
+  claims: Claim[];
   setting: Record<string, unknown>;
 }
 
-/** The network trained in the demo: a small dilated ResNet + PSPNet with CLIP's embedding width. */
-export function worldNet(embedDim: number): Partial<NetConfig> {
-  return { block: 'bottleneck', layers: [1, 1, 1, 1], inner: [16, 32, 48, 64], out: [32, 64, 96, 128], stem: 16, headChannels: 64, embedDim, norm: 'gn' };
+export interface Claim {
+  claim: string;
+  holds: boolean;
+  evidence: string;
 }
 
 interface RunSpec {
   name: string;
-  losses: string;
-  options: TrainerOptions;
+  label: string;
+  config: string;
+  sets: string[];
+}
+
+/**
+ * The models of the tables: the ablation configs are the files in configs/. The training-free
+ * variants (ClearCLIP) change a ViT's last attention, so a ResNet teacher has no ClearCLIP row.
+ */
+export function runSpecs(experiments: 'all' | 'oracle', corruptions: number[], noise: number, vit = true): RunSpec[] {
+  const oracle = corruptions.map((p) => ({ name: `oracle-${p}`, label: `CLIP-S4 on the oracle teacher (p ${p})`, config: 'world-small.json', sets: ['clip.teacher=oracle', `clip.oracleCorruption=${p}`, `clip.oracleNoise=${noise}`] }));
+  if (experiments === 'oracle') return oracle;
+  return [
+    { name: 'clips4', label: 'L_t + L_e + L_s', config: 'world-small.json', sets: [] },
+    { name: 'maskclip-plus', label: 'MaskCLIP+', config: 'maskclip-plus.json', sets: [] },
+    { name: 'lt', label: 'L_t', config: 'ablation-lt.json', sets: [] },
+    { name: 'lt-le', label: 'L_t + L_e', config: 'ablation-lt-le.json', sets: [] },
+    { name: 'lt-ls', label: 'L_t + L_s', config: 'ablation-lt-ls.json', sets: [] },
+    { name: 'le-ls', label: 'L_e + L_s', config: 'ablation-le-ls.json', sets: [] },
+    ...(vit ? [{ name: 'clips4-clearclip', label: 'CLIP-S4 on ClearCLIP', config: 'world-small.json', sets: ['clip.variant=clearclip'] }] : []),
+    ...oracle,
+  ];
 }
 
 export async function reproduce(o: ReproduceOptions): Promise<Report> {
   const log = o.log ?? (() => {});
   const world = readWorld(o.data);
   fs.mkdirSync(o.out, { recursive: true });
-  const seed = o.seed ?? 0;
-  const iterations = o.iterations ?? 300;
-  const clip = await Clip.load(o.clip);
-  const E = clip.info.embedDim;
-  const unknownNames = world.unknownFold;
-  const unknownIdx = unknownNames.map((n) => world.names.indexOf(n));
-  const knownNames = world.names.filter((n) => !unknownNames.includes(n));
-  log(`reproduce: ${knownNames.length} known classes, ${unknownNames.length} held out as unknown (${unknownNames.join(', ')})`);
-
-  // Training images: decoded once, regions (SLIC), CLIP teacher features (cached), prototypes.
-  const trainIds = splitIds(o.data, 'train').slice(0, o.trainImages ?? 1500);
-  const prepared = await prepareTraining({
-    files: trainIds.map((id) => imagePath(o.data, id)),
-    clip,
-    variant: 'maskclip',
-    cacheDir: path.join(o.out, 'cache'),
-    resize: 0,
-    regions: { segments: 16, compactness: 10 },
-    knownNames,
-    templates: WORLD_TEMPLATES,
-    topM: 32,
-    unknown: 32,
-    seed,
-    log: (l) => log(`reproduce: ${l}`),
+  const seeds = o.seeds ?? [0];
+  const foldIds = o.folds ?? [0];
+  const experiments = o.experiments ?? 'all';
+  const corruptions = o.corruptions ?? [0.2, 0.4];
+  const noise = o.noise ?? 0.1;
+  const configs = o.configs ?? path.join(packageRoot, 'configs');
+  const folds = foldIds.map((f) => {
+    if (!world.unknownFolds[f]) throw new Error(`the world has ${world.unknownFolds.length} unknown folds; fold ${f} does not exist`);
+    return world.unknownFolds[f];
   });
-  const { samples, known, unknown, knownText } = prepared;
+  const clip = await Clip.load(o.clip);
+  const vit = clip.info.kind === 'vit';
+  const specs = runSpecs(experiments, corruptions, noise, vit);
+  const val = limit(worldDataset(o.data, 'val'), o.valImages ?? 200);
+  const knnTrain = limit(worldDataset(o.data, 'train'), o.knnTrainImages ?? 300);
+  const classes = world.names;
+  const runsDir = o.runs ?? path.join(o.out, 'runs');
+  const configFor = (spec: RunSpec, seed: number, fold: string[]): Config =>
+    resolveConfig(path.join(configs, spec.config), [`data.root=${o.data}`, `data.cache=${path.join(runsDir, 'cache')}`, `clip.weights=${o.clip}`, `train.seed=${seed}`, `prototypes.heldOut=${JSON.stringify(fold)}`, ...spec.sets, ...(o.sets ?? [])]).config;
+  const base = configFor(specs[0], seeds[0], folds[0]);
+  const side = (base.clip as { side: number }).side;
+  const segmenterSize = Math.min(...(await Promise.all(val.items.slice(0, 1).map(async (i) => loadImage(i.image)))).map((im) => Math.min(im.width, im.height)));
+  const results: RunResult[] = [];
+  const started = Date.now();
 
-  const views: ViewOptions = { ...DEFAULT_VIEWS, size: 64, stride: 8 };
-  const base: TrainerOptions = { grid: [3, 3], kmeansIterations: 5, kappa: 10, bankBatches: 2, semanticTemperature: 0.1, momentum: 0.9, weightDecay: 1e-3, known, unknown };
-  const runs: RunSpec[] = [
-    { name: 'maskclip-plus', losses: 'MaskCLIP+', options: { ...base, maskclipPlus: true, knownText } },
-    { name: 'clips4', losses: 'L_t + L_e + L_s', options: base },
-    { name: 'lt', losses: 'L_t', options: { ...base, embedding: false, semantic: false } },
-    { name: 'lt-le', losses: 'L_t + L_e', options: { ...base, semantic: false } },
-    { name: 'lt-ls', losses: 'L_t + L_s', options: { ...base, embedding: false } },
-    { name: 'le-ls', losses: 'L_e + L_s', options: { ...base, contrastive: false } },
-  ];
-  const allText = await clip.textClassifier(world.names, { templates: WORLD_TEMPLATES });
-  const valLimit = o.valImages ?? 200;
-  const results = new Map<string, { cm: ConfusionMatrix; avgsim: number; embedder: PixelEmbedder }>();
-  for (const run of runs) {
-    const started = Date.now();
-    const embedder = PixelEmbedder.create(worldNet(E), { seed });
-    const trainer = NativeTrainer.create(embedder.handle, run.options);
-    const r = makeRng(seed * 7919 + 17);
-    const batchSize = 8;
-    let lastSims: number[] = [];
-    for (let it = 0; it < iterations; it++) {
-      const pick = Array.from({ length: batchSize }, () => samples[r.int(samples.length)]);
-      const m = await trainer.step(makeBatch(pick, views, r), polyLr(0.02, it, iterations));
-      if (!Number.isFinite(m.loss)) throw new Error(`run ${run.name}: loss became ${m.loss}`);
-      lastSims.push(m.avgsim);
-      if (lastSims.length > 20) lastSims = lastSims.slice(-20);
-      if ((it + 1) % 100 === 0) log(`reproduce: ${run.name} ${it + 1}/${iterations} loss ${m.loss.toFixed(3)} (t ${m.contrastive.toFixed(2)} e ${m.embedding.toFixed(2)} s ${m.semantic.toFixed(2)}) avgsim ${m.avgsim.toFixed(2)}`);
-    }
-    const cm = await languageConfusion((x) => embedder.embed(x), allText, o.data, world, valLimit);
-    const avgsim = lastSims.reduce((a, b) => a + b, 0) / lastSims.length;
-    results.set(run.name, { cm, avgsim, embedder });
-    await embedder.save(path.join(o.out, 'models', `${run.name}.safetensors`));
-    log(`reproduce: ${run.name} done in ${((Date.now() - started) / 1000).toFixed(0)} s: val mIoU ${(cm.miou() * 100).toFixed(1)}`);
+  // The teachers: CLIP's dense features (per variant used), evaluated once (they have no seed).
+  const teacherCm = new Map<DenseVariant, ConfusionMatrix>();
+  const teacherKnn = new Map<DenseVariant, number>();
+  const variants: DenseVariant[] = experiments === 'all' ? (vit ? ['maskclip', 'clearclip'] : ['maskclip']) : [];
+  for (const variant of variants) {
+    const seg = await Segmenter.load({ clip: o.clip, size: side || segmenterSize, variant });
+    teacherCm.set(variant, (await languageEvaluate(seg, val, { templates: WORLD_TEMPLATES })).cm);
+    teacherKnn.set(variant, (await knnDatasets((im) => seg.embed(im), knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou());
+    log(`reproduce: ${variant} teacher mIoU ${pct(teacherCm.get(variant)!.miou())}, k-NN ${pct(teacherKnn.get(variant)!)}`);
   }
-  const maskclipCm = await languageConfusion((x) => clip.denseFeatures(x), allText, o.data, world, valLimit);
 
-  // k-NN (unsupervised): 3×3 k-means segments on the embeddings of 300 train and the val images.
-  const knnFor = async (encode: (x: Tensor<'float32'>) => Promise<Tensor<'float32'>>) => {
-    const segmentImages = async (ids: string[]): Promise<SegmentedImage[]> => {
-      const out: SegmentedImage[] = [];
-      for (let i = 0; i < ids.length; i += 32) {
-        const part = ids.slice(i, i + 32);
-        const imgs = await loadImages(part.map((id) => imagePath(o.data, id)));
-        const f = await encode(normalizeImages(imgs));
-        out.push(...(await kmeansSegments(f, part.map((id) => readClassLabels(o.data, id, world.labelOffset)), { grid: [4, 4], iterations: 10 })));
+  for (const seed of seeds) {
+    for (const [fi, fold] of folds.entries()) {
+      const f = foldIds[fi];
+      const unknownIdx = fold.map((n) => classes.indexOf(n));
+      for (const [variant, cm] of teacherCm) results.push({ seed, fold: f, name: variant, ...cm.classFree(unknownIdx), miou: cm.miou(), knn: teacherKnn.get(variant) });
+      for (const spec of specs) {
+        const config = configFor(spec, seed, fold);
+        const dir = path.join(runsDir, `seed${seed}-fold${f}`, spec.name);
+        const model = await trained(config, dir, (l) => log(`reproduce: seed ${seed} fold ${f} ${spec.name}: ${l}`));
+        const seg = await Segmenter.load({ clip: o.clip, model, size: segmenterSize });
+        const cm = (await languageEvaluate(seg, val, { templates: WORLD_TEMPLATES })).cm;
+        const wantKnn = spec.name === 'clips4' || spec.name.startsWith('oracle-');
+        const knn = wantKnn ? (await knnDatasets((im) => seg.embed(im), knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou() : undefined;
+        const r: RunResult = { seed, fold: f, name: spec.name, ...cm.classFree(unknownIdx), miou: cm.miou(), avgsim: lastAvgsim(dir), ...(knn === undefined ? {} : { knn }) };
+        results.push(r);
+        if (spec.name.startsWith('oracle-')) {
+          // The oracle teacher's own scores: its features on the val images, classified like CLIP's.
+          const own = await oracleScores(config, clip, val, unknownIdx, knnTrain);
+          results.push({ seed, fold: f, name: `${spec.name}-teacher`, ...own });
+        }
+        log(`reproduce: seed ${seed} fold ${f} ${spec.name}: known ${pct(r.known)} unknown ${pct(r.unknown)} hIoU ${pct(r.hiou)}${knn === undefined ? '' : ` k-NN ${pct(knn)}`} (${((Date.now() - started) / 60000).toFixed(1)} min)`);
       }
-      return out;
-    };
-    const train = await segmentImages(splitIds(o.data, 'train').slice(0, 300));
-    const test = await segmentImages(splitIds(o.data, 'val').slice(0, valLimit));
-    return (await knnEvaluate(train, test, { numClasses: world.names.length, dim: E })).miou();
-  };
-  const knn = { maskclip: await knnFor((x) => clip.denseFeatures(x)), clips4: await knnFor((x) => results.get('clips4')!.embedder.embed(x)) };
+    }
+  }
 
-  const cf = (cm: ConfusionMatrix) => cm.classFree(unknownIdx);
   const pretrainReport = o.clip.replace(/\.safetensors$/, '') + '.report.json';
-  const zeroShot = fs.existsSync(pretrainReport) ? (JSON.parse(fs.readFileSync(pretrainReport, 'utf8')) as { zeroShotTop1: number }).zeroShotTop1 : null;
+  const pre = fs.existsSync(pretrainReport) ? (JSON.parse(fs.readFileSync(pretrainReport, 'utf8')) as { zeroShotTop1: number; maskclipMiou: number }) : undefined;
   const report: Report = {
-    clip: { zeroShotTop1: zeroShot, maskclipMiou: maskclipCm.miou() },
-    classFree: { maskclip: cf(maskclipCm), maskclipPlus: cf(results.get('maskclip-plus')!.cm), clips4: cf(results.get('clips4')!.cm) },
-    ablation: runs.filter((r) => r.name !== 'maskclip-plus').map((r) => ({ losses: r.losses, miou: results.get(r.name)!.cm.miou(), avgsim: r.options.embedding === false && r.options.contrastive !== false ? results.get(r.name)!.avgsim : results.get(r.name)!.avgsim })),
-    knn,
-    setting: { trainImages: trainIds.length, valImages: valLimit, iterations, batch: 8, crop: views.size, unknown: unknownNames, known: knownNames, net: worldNet(E), seed },
+    clip: { file: o.clip, zeroShotTop1: pre?.zeroShotTop1 ?? null, maskclipMiou: pre?.maskclipMiou ?? null },
+    seeds,
+    folds,
+    results,
+    claims: [],
+    setting: { experiments, teacherKind: clip.info.kind, runs: runsDir, valImages: val.items.length, knnTrainImages: knnTrain.items.length, corruptions, noise, sets: o.sets ?? [], config: base, minutes: (Date.now() - started) / 60000 },
   };
-  writeJsonAtomicSync(path.join(o.out, 'report.json'), { ...report, claims: claims(report) });
-  await writeFigures(o.out, { world, clip, embedder: results.get('clips4')!.embedder, plus: results.get('maskclip-plus')!.embedder, allText, results, maskclipCm });
-  writeFileAtomicSync(path.join(o.out, 'report.md'), renderReport(report, results, world));
+  report.claims = experiments === 'all' ? claims(report) : oracleClaims(report);
+  writeJsonAtomicSync(path.join(o.out, 'report.json'), report);
+  if (experiments === 'all') {
+    const first = (name: string) => path.join(runsDir, `seed${seeds[0]}-fold${foldIds[0]}`, name, 'model.safetensors');
+    await writeFigures(o.out, { world, clipFile: o.clip, side: side || segmenterSize, size: segmenterSize, clips4: first('clips4'), plus: first('maskclip-plus'), val, marked: folds[0], templates: WORLD_TEMPLATES });
+  }
+  writeFileAtomicSync(path.join(o.out, 'report.md'), renderReport(report, specs.map((s) => ({ name: s.name, label: s.label }))));
   return report;
 }
 
-/** The paper's claims as checks on a report. */
-export function claims(r: Report): { claim: string; holds: boolean; evidence: string }[] {
-  const { maskclip: m, maskclipPlus: plus, clips4: c } = r.classFree;
-  const all = r.ablation.find((a) => a.losses === 'L_t + L_e + L_s')!;
-  const others = r.ablation.filter((a) => a !== all);
+/** Trains `config` into `dir` through runTraining, or reuses the model a finished run with the same config left there. */
+async function trained(config: Config, dir: string, log: (line: string) => void): Promise<string> {
+  const model = path.join(dir, 'model.safetensors');
+  const saved = path.join(dir, 'config.json');
+  if (fs.existsSync(model) && fs.existsSync(saved) && fs.readFileSync(saved, 'utf8') === JSON.stringify(config, null, 2) + '\n') {
+    log('reused');
+    return model;
+  }
+  fs.rmSync(model, { force: true });
+  await runTraining(config, { out: dir, resume: fs.existsSync(saved) && fs.readFileSync(saved, 'utf8') === JSON.stringify(config, null, 2) + '\n', log });
+  return model;
+}
+
+function lastAvgsim(dir: string): number | undefined {
+  const file = path.join(dir, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return undefined;
+  const rows = fs.readFileSync(file, 'utf8').trim().split('\n').slice(-20).map((l) => (JSON.parse(l) as { avgsim: number }).avgsim);
+  return rows.reduce((a, b) => a + b, 0) / rows.length;
+}
+
+/** The controlled teacher of a run's config, scored on the val images as a teacher (language, and k-NN with a bank from `knnTrain`). */
+export async function oracleScores(config: Config, clip: Clip, val: Dataset, unknownIdx: number[], knnTrain?: Dataset): Promise<Omit<RunResult, 'seed' | 'fold' | 'name'>> {
+  const c = config.clip as { side: number; oracleCorruption: number; oracleNoise: number };
+  const templates = (config.prototypes as { templates: string[] }).templates;
+  const classes = val.classes!;
+  const text = await clip.textClassifier(classes, templates.length ? { templates } : {});
+  const multiple = clipMultiple(clip);
+  const items = new Map([...(knnTrain?.items ?? []).map((i) => [i.image, { ds: knnTrain!, i }] as const), ...val.items.map((i) => [i.image, { ds: val, i }] as const)]);
+  const teacher = oracleTeacher({
+    text,
+    label: (source, w, h) => resizedLabel(items.get(source.file)!.ds, items.get(source.file)!.i, w, h, source.fit),
+    grid: (w, h) => {
+      const s = teacherInput(w, h, c.side, multiple);
+      return { fh: s.height / multiple, fw: s.width / multiple };
+    },
+    corruption: c.oracleCorruption,
+    noise: c.oracleNoise,
+    seed: (config.train as { seed: number }).seed,
+  });
+  const embed = async (file: string) => teacher.features([await loadImage(file)], [{ file, fit: 'fill' }]);
+  const cm = new ConfusionMatrix(classes.length);
+  for (const item of val.items) {
+    const img = await loadImage(item.image);
+    const features = await teacher.features([img], [{ file: item.image, fit: 'fill' }]);
+    const r = await call(() => native().segment.classify(features, text, { height: img.height, width: img.width }));
+    cm.add(new Uint16Array(r.labels.data as Int32Array), await resizedLabel(val, item, img.width, img.height));
+  }
+  const knn = knnTrain ? (await knnDatasets(embed, knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou() : undefined;
+  return { ...cm.classFree(unknownIdx), miou: cm.miou(), ...(knn === undefined ? {} : { knn }) };
+}
+
+function limit(ds: Dataset, n: number): Dataset {
+  return { ...ds, items: ds.items.slice(0, n) };
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : (x * 100).toFixed(1));
+
+/** Results of one name over every seed and fold. */
+export function named(r: Report, name: string): RunResult[] {
+  return r.results.filter((x) => x.name === name);
+}
+
+/** The paper's claims, each required to hold in every seed and fold (a pairing by seed and fold). */
+export function claims(r: Report): Claim[] {
+  const pairs = (a: string, b: string) => named(r, a).map((x) => ({ x, y: named(r, b).find((y) => y.seed === x.seed && y.fold === x.fold)! }));
+  const every = (claim: string, a: string, b: string, holds: (x: RunResult, y: RunResult) => boolean, show: (x: RunResult, y: RunResult) => string): Claim => {
+    const ps = pairs(a, b);
+    return { claim, holds: ps.length > 0 && ps.every(({ x, y }) => holds(x, y)), evidence: ps.map(({ x, y }) => `seed ${x.seed} fold ${x.fold}: ${show(x, y)}`).join('; ') };
+  };
+  const ablation = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'];
+  const mean = (name: string) => avg(named(r, name).map((x) => x.miou));
   return [
-    { claim: 'CLIP-S4 beats MaskCLIP on known classes', holds: c.known > m.known, evidence: `${pct(c.known)} vs ${pct(m.known)}` },
-    { claim: 'CLIP-S4 beats MaskCLIP on hIoU', holds: c.hiou > m.hiou, evidence: `${pct(c.hiou)} vs ${pct(m.hiou)}` },
-    { claim: 'MaskCLIP+ collapses on unknown classes', holds: plus.unknown < 0.5 * m.unknown, evidence: `${pct(plus.unknown)} vs MaskCLIP ${pct(m.unknown)}` },
-    { claim: 'CLIP-S4 stays near or above MaskCLIP on unknown classes', holds: c.unknown >= 0.9 * m.unknown, evidence: `${pct(c.unknown)} vs ${pct(m.unknown)}` },
-    { claim: 'all three losses together beat each ablation', holds: others.every((a) => all.miou > a.miou), evidence: `${pct(all.miou)} vs ${others.map((a) => `${a.losses} ${pct(a.miou)}`).join(', ')}` },
-    { claim: 'k-NN: CLIP-S4 embeddings beat MaskCLIP features', holds: r.knn.clips4 > r.knn.maskclip, evidence: `${pct(r.knn.clips4)} vs ${pct(r.knn.maskclip)}` },
+    every('CLIP-S4 beats MaskCLIP on known classes', 'clips4', 'maskclip', (x, y) => x.known > y.known, (x, y) => `${pct(x.known)} vs ${pct(y.known)}`),
+    every('CLIP-S4 is at least MaskCLIP on unknown classes', 'clips4', 'maskclip', (x, y) => x.unknown >= y.unknown, (x, y) => `${pct(x.unknown)} vs ${pct(y.unknown)}`),
+    every('CLIP-S4 beats MaskCLIP on hIoU', 'clips4', 'maskclip', (x, y) => x.hiou > y.hiou, (x, y) => `${pct(x.hiou)} vs ${pct(y.hiou)}`),
+    every('CLIP-S4 beats MaskCLIP+ on hIoU', 'clips4', 'maskclip-plus', (x, y) => x.hiou > y.hiou, (x, y) => `${pct(x.hiou)} vs ${pct(y.hiou)}`),
+    every('MaskCLIP+ collapses on unknown classes (below half of MaskCLIP)', 'maskclip-plus', 'maskclip', (x, y) => x.unknown < 0.5 * y.unknown, (x, y) => `${pct(x.unknown)} vs ${pct(y.unknown)}`),
+    every('k-NN: CLIP-S4 embeddings beat MaskCLIP features', 'clips4', 'maskclip', (x, y) => (x.knn ?? 0) > (y.knn ?? 0), (x, y) => `${pct(x.knn)} vs ${pct(y.knn)}`),
+    {
+      claim: 'all three losses together have the best mean mIoU of the ablation',
+      holds: ablation.slice(1).every((n) => mean('clips4') > mean(n)),
+      evidence: ablation.map((n) => `${n} ${pct(mean(n))}`).join(', '),
+    },
+    ...oracleClaims(r),
   ];
 }
 
-const pct = (x: number | null) => (x === null ? '—' : (x * 100).toFixed(1));
-
-export function headline(r: Report): string {
-  const row = (name: string, s: ClassFreeScores) => `| ${name.padEnd(10)} | ${pct(s.known).padStart(5)} | ${pct(s.unknown).padStart(7)} | ${pct(s.hiou).padStart(5)} |`;
+/** The controlled-teacher claim: at p = 0.4, CLIP-S4 ≥ its teacher + 10 points on known classes and ≥ it on unknown, in every seed. */
+export function oracleClaims(r: Report): Claim[] {
+  const name = r.results.some((x) => x.name === 'oracle-0.4') ? 'oracle-0.4' : undefined;
+  if (!name) return [];
+  const ps = named(r, name).map((x) => ({ x, y: named(r, `${name}-teacher`).find((y) => y.seed === x.seed && y.fold === x.fold)! }));
   return [
-    '| method     | known | unknown |  hIoU |',
-    '|------------|------:|--------:|------:|',
-    row('MaskCLIP', r.classFree.maskclip),
-    row('MaskCLIP+', r.classFree.maskclipPlus),
-    row('CLIP-S4', r.classFree.clips4),
-  ].join('\n');
+    { claim: 'controlled teacher (p 0.4): CLIP-S4 known mIoU ≥ the teacher\'s + 10 points', holds: ps.every(({ x, y }) => x.known >= y.known + 0.1), evidence: ps.map(({ x, y }) => `seed ${x.seed} fold ${x.fold}: ${pct(x.known)} vs ${pct(y.known)}`).join('; ') },
+    { claim: 'controlled teacher (p 0.4): CLIP-S4 unknown mIoU ≥ the teacher\'s', holds: ps.every(({ x, y }) => x.unknown >= y.unknown), evidence: ps.map(({ x, y }) => `seed ${x.seed} fold ${x.fold}: ${pct(x.unknown)} vs ${pct(y.unknown)}`).join('; ') },
+  ];
 }
 
-function renderReport(r: Report, results: Map<string, { cm: ConfusionMatrix }>, world: WorldInfo): string {
-  const s = r.setting as { trainImages: number; valImages: number; iterations: number; unknown: string[] };
-  const perClass = results.get('clips4')!.cm.iou();
-  return `# CLIP-S4 on a synthetic world: the paper's tables in miniature
-
-Every number below comes from runs made by \`clips4 world reproduce\` on a world generated by
-\`clips4 world generate\`, with a CLIP trained by \`clips4 world pretrain-clip\` on the world's captions.
-Training used ${s.trainImages} unlabelled images for ${s.iterations} iterations per model; evaluation used
-${s.valImages} val images. Held out as unknown (names never given to CLIP-S4 training): ${s.unknown.join(', ')}.
-
-## CLIP (teacher)
-- zero-shot top-1 on single-class crops: ${pct(r.clip.zeroShotTop1)}%
-- MaskCLIP language-driven val mIoU (all classes): ${pct(r.clip.maskclipMiou)}%
-
-## Class-free language-driven segmentation (paper Table 3)
-${headline(r)}
-
-## Loss ablation (paper Table 6; mIoU over all classes, avgsim = mean cosine of our and CLIP's segment embeddings during the last steps)
-| losses | mIoU | avgsim |
-|---|---:|---:|
-${r.ablation.map((a) => `| ${a.losses} | ${pct(a.miou)} | ${a.avgsim === null ? '—' : a.avgsim.toFixed(2)} |`).join('\n')}
-
-## Unsupervised k-NN (paper Table 4; 16 k-means segments per image, 20 neighbours)
-| features | mIoU |
-|---|---:|
-| MaskCLIP | ${pct(r.knn.maskclip)} |
-| CLIP-S4 | ${pct(r.knn.clips4)} |
-
-## CLIP-S4 per-class IoU
-${world.names.map((n, i) => `- ${n}${s.unknown.includes(n) ? ' (unknown)' : ''}: ${pct(perClass[i])}`).join('\n')}
-
-## Figures
-- \`overlays.png\`: val images with ground truth, MaskCLIP, MaskCLIP+ and CLIP-S4 predictions.
-- \`projection.png\`: UMAP of the class-mean embeddings of CLIP (MaskCLIP) and CLIP-S4, projected together (supplement Fig. 2).
-- \`per-class-iou.png\`: CLIP-S4 per-class IoU, unknown classes marked.
-
-## The paper's claims, checked against these runs
-${claims(r).map((c) => `- ${c.holds ? 'holds' : 'does not hold'}: ${c.claim} (${c.evidence})`).join('\n')}
-
-CLIP-S4 can only be as good as the signal CLIP gives it: with a teacher at ${pct(r.clip.zeroShotTop1)}% zero-shot
-top-1 and ${pct(r.clip.maskclipMiou)}% MaskCLIP mIoU, every method here inherits a weak, noisy target. Where a
-claim fails, look first at the teacher (longer \`world pretrain-clip\`), then at the schedule (iterations).
-`;
+export function avg(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
+
+export function std(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = avg(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** The headline table (Table 3, mean over seeds and folds). */
+export function headline(r: Report): string {
+  const row = (label: string, name: string) => {
+    const xs = named(r, name);
+    if (!xs.length) return undefined;
+    const f = (k: 'known' | 'unknown' | 'hiou') => pct(avg(xs.map((x) => x[k]))).padStart(5);
+    return `| ${label.padEnd(20)} | ${f('known')} | ${f('unknown')} | ${f('hiou')} |`;
+  };
+  return [
+    `| ${'method'.padEnd(20)} | known | unknown |  hIoU |`,
+    `|${'-'.repeat(22)}|------:|--------:|------:|`,
+    row('MaskCLIP', 'maskclip'),
+    row('MaskCLIP+', 'maskclip-plus'),
+    row('CLIP-S4', 'clips4'),
+    row('ClearCLIP', 'clearclip'),
+    row('CLIP-S4 on ClearCLIP', 'clips4-clearclip'),
+    row('oracle teacher p 0.4', 'oracle-0.4-teacher'),
+    row('CLIP-S4 on it', 'oracle-0.4'),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export type { WorldInfo };

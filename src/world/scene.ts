@@ -3,7 +3,7 @@
 // occlude) and indoor scenes (a brick wall above a wood floor).
 import { Canvas, type RGB } from './canvas';
 import { paintStuff, paintThing } from './painters';
-import type { Rng } from './rng';
+import type { Rng } from '../rng';
 
 export interface Scene {
   canvas: Canvas;

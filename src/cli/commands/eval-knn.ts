@@ -1,7 +1,5 @@
 import * as path from 'node:path';
-import { SegmentBank, type SegmentedImage } from '../../eval/knn';
-import { ConfusionMatrix } from '../../eval/metrics';
-import { segmentDataset } from '../../eval/segments';
+import { knnDatasets } from '../../eval/segments';
 import { writePerClassIou } from '../../plot/bars';
 import { intOption, parse } from '../args';
 import { UsageError, type Command } from '../command';
@@ -33,20 +31,8 @@ ${datasetUsage}
     const out = outDir(values);
     const seg = await loadSegmenter(values);
     const log = (l: string) => process.stderr.write(`eval knn: ${l}\n`);
-    const embed = (image: string) => seg.embed(image);
     const classes = val.classes!;
-    // The bank learns the embedding width from the first image.
-    let bank: SegmentBank | undefined;
-    const addToBank = (img: SegmentedImage) => {
-      bank ??= new SegmentBank(classes.length, img.embeddings.length / img.count);
-      bank.add(img);
-    };
-    await segmentDataset(embed, train, addToBank, { grid: [g, g], log });
-    if (!bank) throw new UsageError(`the training split ${train.name} lists no images (--train-split)`);
-    const trained: SegmentBank = bank;
-    log(`${trained.size} labelled training segments`);
-    const cm = new ConfusionMatrix(classes.length);
-    await segmentDataset(embed, val, async (img) => void (await trained.score([img], cm, k)), { grid: [g, g], log });
+    const { cm } = await knnDatasets((image) => seg.embed(image), train, val, { grid: [g, g], k, log });
     const s = cm.scores();
     await writePerClassIou(path.join(out, 'per-class-iou.png'), classes, s.per_class_iou, { title: `${name} k-NN per-class IoU (%)` });
     const json = { task: 'knn', dataset: name, split: val.name, trainSplit: train.name, images: val.items.length, trainImages: train.items.length, segmentsPerImage: g * g, k, features: describeFeatures(values), miou: s.miou, pacc: s.pacc, macc: s.macc, note: s.note, per_class_iou: namedIou(classes, s.per_class_iou), confusion: cm.rows() };

@@ -1,6 +1,6 @@
 // Small image resampling on typed arrays (bilinear, with crop and flip), used where a batch of
 // many small images is built per step and alignment must be exact.
-import type { RawImage } from '../image/load';
+import type { RawImage } from './load';
 
 /**
  * Samples the box (x0, y0, w, h) of `img` (in pixels, may exceed the image: edge pixels repeat)

@@ -1,4 +1,4 @@
-// A small seeded PRNG (mulberry32) so worlds are identical for a seed on every machine.
+// A small seeded PRNG (mulberry32): worlds, data order and augmentations identical for a seed on every machine.
 export interface Rng {
   (): number;
   int(n: number): number;

@@ -1,0 +1,81 @@
+// report.md of `clips4 world reproduce`: the paper's tables in miniature as mean ± std over seeds
+// and held-out folds, the controlled-teacher table, the claims checked in every run, and the
+// figures and loss curves beside it.
+import { avg, named, std, type Report, type RunResult } from './reproduce';
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '—' : (x * 100).toFixed(1));
+
+/** mean ± std of a score over a run's seeds and folds (just the value when there is one run). */
+function cell(xs: RunResult[], key: 'known' | 'unknown' | 'hiou' | 'miou' | 'knn'): string {
+  const v = xs.map((x) => x[key]).filter((x): x is number => typeof x === 'number');
+  if (!v.length) return '—';
+  return v.length === 1 ? pct(v[0]) : `${pct(avg(v))} ± ${pct(std(v))}`;
+}
+
+function avgsimCell(xs: RunResult[]): string {
+  const v = xs.map((x) => x.avgsim).filter((x): x is number => typeof x === 'number');
+  return v.length ? avg(v).toFixed(2) : '—';
+}
+
+export function renderReport(r: Report, runs: { name: string; label: string }[]): string {
+  const label = (name: string) => runs.find((s) => s.name === name)?.label ?? name;
+  const table3 = [
+    ['MaskCLIP (teacher)', 'maskclip'],
+    ['MaskCLIP+', 'maskclip-plus'],
+    ['CLIP-S4', 'clips4'],
+    ['ClearCLIP (teacher)', 'clearclip'],
+    ['CLIP-S4 on ClearCLIP', 'clips4-clearclip'],
+  ].filter(([, n]) => named(r, n).length);
+  const ablation = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'].filter((n) => named(r, n).length);
+  const corruptions = (r.setting.corruptions as number[]) ?? [];
+  const runsCount = r.seeds.length * r.folds.length;
+  const s = r.setting as { valImages: number; knnTrainImages: number; noise: number; minutes: number; config: { train: { iterations: number; batch: number }; data: { images: number; crop: number }; clip: { side: number } } };
+  const lines = [
+    '# CLIP-S4 on a synthetic world: the paper\'s tables in miniature',
+    '',
+    `Every number comes from models trained by \`runTraining\` (configs/world-small.json and the ablation configs) and`,
+    `evaluated by the Segmenter on ${s.valImages} val images, over ${r.seeds.length} seed(s) (${r.seeds.join(', ')}) × ${r.folds.length} held-out fold(s);`,
+    `cells are mean ± std over those ${runsCount} run(s). Training: ${s.config.data.images} unlabelled images, ${s.config.train.iterations} iterations`,
+    `of batch ${s.config.train.batch}, views ${s.config.data.crop}²; the teacher sees the images at shorter side ${s.config.clip.side || 'as they are'}. ${s.minutes.toFixed(1)} min in all.`,
+    '',
+    ...r.folds.map((f, i) => `- fold ${i}: held out as unknown (never named in training): ${f.join(', ')}`),
+    '',
+    '## CLIP (teacher)',
+    `- weights: ${r.clip.file}`,
+    `- zero-shot top-1 on single-class crops: ${pct(r.clip.zeroShotTop1)}%`,
+    `- MaskCLIP language-driven val mIoU (all classes): ${pct(named(r, 'maskclip')[0]?.miou ?? r.clip.maskclipMiou)}%`,
+    '',
+  ];
+  if (table3.length) {
+    lines.push('## Class-free language-driven segmentation (paper Table 3)', '| method | known | unknown | hIoU |', '|---|---:|---:|---:|');
+    for (const [l, n] of table3) lines.push(`| ${l} | ${cell(named(r, n), 'known')} | ${cell(named(r, n), 'unknown')} | ${cell(named(r, n), 'hiou')} |`);
+    if (r.setting.teacherKind === 'resnet') lines.push('', 'No ClearCLIP rows: the training-free variants (ClearCLIP, SCLIP, NACLIP) change a ViT\'s last attention block, and this teacher is a ResNet CLIP (its MaskCLIP features come from the attention pool\'s value and output projections).');
+    lines.push('');
+  }
+  if (ablation.length) {
+    lines.push('## Loss ablation (paper Table 6; mIoU over all classes; avgsim = mean cosine of our and the teacher\'s segment embeddings, last 20 steps)', '| losses | mIoU | avgsim |', '|---|---:|---:|');
+    for (const n of ablation) lines.push(`| ${label(n)} | ${cell(named(r, n), 'miou')} | ${avgsimCell(named(r, n))} |`);
+    lines.push('');
+    lines.push('## Unsupervised k-NN (paper Table 4; 36 k-means segments per image, 20 neighbours)', '| features | mIoU |', '|---|---:|');
+    for (const [l, n] of [['MaskCLIP', 'maskclip'], ['ClearCLIP', 'clearclip'], ['CLIP-S4', 'clips4']]) if (named(r, n).length) lines.push(`| ${l} | ${cell(named(r, n), 'knn')} |`);
+    lines.push('');
+  }
+  if (corruptions.length) {
+    lines.push(`## Controlled teacher (degraded oracle: a fraction p of cells in blobs of another class, noise σ ${s.noise})`, '| p | teacher known | teacher unknown | teacher hIoU | teacher k-NN | CLIP-S4 known | CLIP-S4 unknown | CLIP-S4 hIoU | CLIP-S4 k-NN |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const p of corruptions) {
+      const t = named(r, `oracle-${p}-teacher`);
+      const c = named(r, `oracle-${p}`);
+      lines.push(`| ${p} | ${cell(t, 'known')} | ${cell(t, 'unknown')} | ${cell(t, 'hiou')} | ${cell(t, 'knn')} | ${cell(c, 'known')} | ${cell(c, 'unknown')} | ${cell(c, 'hiou')} | ${cell(c, 'knn')} |`);
+    }
+    lines.push('');
+  }
+  lines.push('## The paper\'s claims, checked in every seed and fold', ...r.claims.map((c) => `- **${c.holds ? 'holds' : 'does not hold'}**: ${c.claim} (${c.evidence})`), '');
+  lines.push(
+    '## Figures',
+    '- `overlays.png`: val images with ground truth, MaskCLIP, MaskCLIP+ and CLIP-S4 predictions (first seed and fold).',
+    '- `projection.png`: UMAP of the class-mean embeddings of CLIP (MaskCLIP) and CLIP-S4, projected together (supplement Fig. 2).',
+    '- `per-class-iou.png`: CLIP-S4 per-class IoU, unknown classes marked.',
+    `- \`${r.setting.runs}/seed<S>-fold<F>/<run>/curves.png\`: each run's loss curves (metrics.jsonl and the resolved config.json beside them).`,
+  );
+  return lines.join('\n') + '\n';
+}

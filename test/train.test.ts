@@ -109,3 +109,25 @@ test.serial('kill -9 then --resume equals an uninterrupted run; a crash inside a
   t.true(fs.existsSync(path.join(full, 'config.json')));
   t.is(fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 12);
 });
+
+test.serial('SIGTERM stops a run after a checkpoint and then ends the process by the signal (no model file: the run did not finish)', async (t) => {
+  const out = path.join(dir, 'sigterm');
+  const p = train(['--config', path.join(repoRoot, 'configs', 'small.json'), '--out', out, '--set', 'train.iterations=100000', '--set', 'log.every=1', '--set', 'checkpoint.every=100000']);
+  let err = '';
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => p.on('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve) => {
+    p.stderr!.on('data', (d) => {
+      err += d;
+      if (/it \d+\/100000/.test(err)) resolve();
+    });
+    p.on('exit', () => resolve());
+  });
+  p.kill('SIGTERM');
+  const r = await exit;
+  t.deepEqual(r, { code: null, signal: 'SIGTERM' }, err);
+  t.regex(err, /SIGTERM received: saving a checkpoint after this step/);
+  const last = await loadLatest(out);
+  t.truthy(last, 'a checkpoint was written');
+  t.true(last!.state.iteration >= 1);
+  t.false(fs.existsSync(path.join(out, 'model.safetensors')), 'model.safetensors marks finished runs only');
+});

@@ -48,4 +48,6 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const again = await reproduce(o);
   t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
   t.deepEqual(again.results, r.results);
+  // A run that fails stops the others (two train side by side; none waits for it for ever).
+  await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'failing'), sets: [...sets, `data.regionDir=${path.join(dir, 'no-such-folder')}`] }), { message: /no-such-folder/ });
 });

@@ -141,10 +141,12 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   const views: ViewOptions = { ...DEFAULT_VIEWS, size: data.crop, scale: [data.scale[0], data.scale[1]], stride: embedder.stride };
   const ck = c.checkpoint as { every: number; keep: number };
   let stop = false;
-  const onSignal = () => {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
     if (stop) process.exit(130);
     stop = true;
-    log('signal received: saving a checkpoint after this step (again to quit now)');
+    received = signal;
+    log(`${signal} received: saving a checkpoint after this step (again to quit now)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -195,10 +197,15 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (lead) {
+  // The model file marks a finished run (what `world reproduce` reuses); a stopped one leaves its checkpoint.
+  if (lead && it === t.iterations) {
     await embedder.save(path.join(o.out, 'model.safetensors'), { heldOut: p.heldOut });
     // Loss curves of the whole run (resumed runs included: metrics.jsonl is appended to).
     if (fs.existsSync(metricsFile)) await renderCurves(metricsFile, path.join(o.out, 'curves.png'), { title: `training ${path.basename(o.out)}` });
   }
+  // The signal that stopped the run was the host's (a shell, a supervisor, a test runner) to stop:
+  // with the checkpoint safe and no handler of ours left, it is raised again so that the host's own
+  // handling (by default, ending the process) happens instead of being swallowed.
+  if (received && process.listenerCount(received) === 0) process.kill(process.pid, received);
   return { iteration: it, lastMetrics };
 }

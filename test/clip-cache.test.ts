@@ -118,3 +118,30 @@ test('an index whose record file is shorter than it claims is not trusted', asyn
   await buildClipCache(dir, key, count, teacher(calls), { batch: 4 });
   t.deepEqual(calls, [0, 1, 2, 3, 4, 5, 6]);
 });
+
+test('one builder per cache: a second build of the same cache at once is refused with the fix; a lock left by a dead process is taken over', async (t) => {
+  const dir = tmpDir('clips4-cache-lock-');
+  const key = cacheKey(parts);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = async (idx: number[]) => {
+    await gate;
+    return teacher([])(idx);
+  };
+  const first = buildClipCache(dir, key, count, slow, { batch: 2 });
+  await new Promise((r) => setTimeout(r, 50));
+  await t.throwsAsync(buildClipCache(dir, key, count, teacher([]), { batch: 2 }), { message: /is being built by another run in this process: wait for it to finish \(the cache is then shared\), or give this run another data\.cache/ });
+  release();
+  await first;
+  const calls: number[] = [];
+  await buildClipCache(dir, key, count, teacher(calls), { batch: 2 });
+  t.deepEqual(calls, [], 'the finished cache is shared without computing anything');
+  // A builder that died (SIGKILL) leaves its lock; its pid is gone, so the next build takes over.
+  const other = tmpDir('clips4-cache-stale-');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  fs.writeFileSync(path.join(other, `clip-${key}.f16.lock`), dead);
+  const again: number[] = [];
+  await buildClipCache(other, key, count, teacher(again), { batch: 2 });
+  t.deepEqual(again, [0, 1, 2, 3, 4, 5, 6]);
+  t.false(fs.existsSync(path.join(other, `clip-${key}.f16.lock`)), 'the lock goes with the build');
+});

@@ -48,6 +48,16 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const again = await reproduce(o);
   t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
   t.deepEqual(again.results, r.results);
+  // Seeds × folds: every (seed, fold) trains its own model; the report gives mean ± std and checks the
+  // controlled-teacher claims in each.
+  const multi = await reproduce({ ...o, out: path.join(dir, 'multi'), experiments: 'oracle', seeds: [0, 1], folds: [0, 1] });
+  const runs = multi.results.filter((x) => x.name === 'oracle-0.4');
+  t.deepEqual(runs.map((x) => `${x.seed}/${x.fold}`).sort(), ['0/0', '0/1', '1/0', '1/1']);
+  t.deepEqual(multi.folds, UNKNOWN_FOLDS.map((f) => [...f]));
+  for (const c of multi.claims) t.is(c.evidence.split('; ').length, 4, c.evidence);
+  const md = fs.readFileSync(path.join(dir, 'multi', 'report.md'), 'utf8');
+  t.regex(md, /\| 0\.4 \| \d+\.\d ± \d+\.\d \|/);
+  t.true(fs.existsSync(path.join(dir, 'multi', 'runs', 'seed1-fold1', 'oracle-0.4', 'model.safetensors')));
   // A run that fails stops the others (two train side by side; none waits for it for ever).
   await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'failing'), sets: [...sets, `data.regionDir=${path.join(dir, 'no-such-folder')}`] }), { message: /no-such-folder/ });
 });

@@ -5,6 +5,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
 import { floatToHalf, halfToFloat, type Tensor } from '../tensor';
 
@@ -49,6 +50,7 @@ export async function buildClipCache(
     if (i.key === key && i.count === count && fs.existsSync(file) && fs.statSync(file).size >= bytes) index = i;
   }
   const batch = options.batch ?? 32;
+  const release = index && index.done >= count ? () => {} : lockCache(file);
   let fd = fs.openSync(file, index ? 'r+' : 'w+');
   try {
     let done = index?.done ?? 0;
@@ -70,6 +72,7 @@ export async function buildClipCache(
     index = { key, count, done, shape: shape ?? [0, 0, 0] };
   } finally {
     fs.closeSync(fd);
+    release();
   }
   fd = fs.openSync(file, 'r');
   const per = index.shape[0] * index.shape[1] * index.shape[2];
@@ -85,4 +88,34 @@ export async function buildClipCache(
       return out;
     },
   };
+}
+
+/**
+ * One builder per cache file: two runs sharing data.cache must not write the same records at once.
+ * The lock file holds the builder's pid; a lock whose process is gone is taken over.
+ */
+function lockCache(file: string): () => void {
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+        throw clips4Error(ErrorCodes.state, `the teacher-feature cache ${file} is being built by ${pid === process.pid ? 'another run in this process' : `process ${pid}`}: wait for it to finish (the cache is then shared), or give this run another data.cache`);
+      }
+      fs.rmSync(lock, { force: true }); // its builder is gone: take over (the index says what is done)
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -48,6 +48,10 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const again = await reproduce(o);
   t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
   t.deepEqual(again.results, r.results);
+  // Another config in the same folders starts each run over: no metrics or checkpoints of the old one.
+  await reproduce({ ...o, sets: [...sets.filter((x) => !x.startsWith('train.iterations')), 'train.iterations=3'] });
+  const metrics = fs.readFileSync(path.join(out, 'runs', 'seed0-fold0', 'clips4', 'metrics.jsonl'), 'utf8').trim().split('\n');
+  t.deepEqual(metrics.map((l) => JSON.parse(l).iteration), [1, 2, 3]);
   // Seeds × folds: every (seed, fold) trains its own model; the report gives mean ± std and checks the
   // controlled-teacher claims in each.
   const multi = await reproduce({ ...o, out: path.join(dir, 'multi'), experiments: 'oracle', seeds: [0, 1], folds: [0, 1] });

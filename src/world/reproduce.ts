@@ -240,9 +240,12 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
         const key = teacherOf(job);
         const first = !built.has(key);
         if (first) building.add(key);
-        fs.rmSync(path.join(job.dir, 'model.safetensors'), { force: true });
+        // A run of this config resumes from its checkpoint; a folder left by another config starts
+        // over (its checkpoints, metrics and curves are not this run's).
+        const resume = same(job.dir, job.config);
+        if (!resume) fs.rmSync(job.dir, { recursive: true, force: true });
         try {
-          await runTraining(job.config, { out: job.dir, resume: same(job.dir, job.config), log: (l) => log(job, l) });
+          await runTraining(job.config, { out: job.dir, resume, log: (l) => log(job, l) });
         } catch (err) {
           failed = true;
           throw err;

@@ -177,3 +177,10 @@ export function toFloat32(t: Tensor): Tensor<'float32'> {
   else out.data.set(src as ArrayLike<number>);
   return out;
 }
+
+/** A float32 tensor rounded to float16 (copy; IEEE half bits in a Uint16Array). */
+export function toFloat16(t: Tensor<'float32'>): Tensor<'float16'> {
+  const out = zeros('float16', t.shape);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = floatToHalf(t.data[i]);
+  return out;
+}

@@ -9,7 +9,7 @@ import { call, native } from '../native';
 
 export type { ClipBinding, ClipInfo, DenseVariant } from '../binding';
 import * as safetensors from '../safetensors';
-import { checkTensor, floatToHalf, type Tensor } from '../tensor';
+import { checkTensor, toFloat16, type Tensor } from '../tensor';
 import { boolean, integer, oneOf, optionsObject, onlyKeys, opt, string, stringArray } from '../validate';
 import { resolveDevice } from '../runtime';
 import { loadImage, type ImageInput } from '../image/load';
@@ -252,10 +252,4 @@ function lazyDefault(): Tokenizer {
     encode: (text) => get().encode(text),
     decode: (ids) => get().decode(ids),
   };
-}
-
-function toFloat16(t: Tensor<'float32'>): Tensor {
-  const data = new Uint16Array(t.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = floatToHalf(t.data[i]);
-  return { dtype: 'float16', shape: t.shape, data };
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
-import { floatToHalf, halfToFloat, type Tensor } from '../tensor';
+import { halfToFloat, toFloat16, type Tensor } from '../tensor';
 
 export interface CacheIndex {
   key: string;
@@ -61,8 +61,7 @@ export async function buildClipCache(
       const [n, E, h, w] = f.shape;
       shape ??= [E, h, w];
       const per = E * h * w;
-      const half = new Uint16Array(n * per);
-      for (let i = 0; i < half.length; i++) half[i] = floatToHalf(f.data[i]);
+      const half = toFloat16(f).data;
       fs.writeSync(fd, half, 0, half.byteLength, done * per * 2);
       fs.fsyncSync(fd);
       done += n;

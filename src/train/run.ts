@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clip, type DenseVariant } from '../clip/clip';
-import { cocoStuffDataset, contextDataset, folderDataset, resizedLabel, vocDataset, worldDataset, type Dataset } from '../data/datasets';
+import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, worldDataset, type Dataset } from '../data/datasets';
 import { regionSourceFromConfig, type RegionConfig } from '../data/region-source';
 import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
 import { clips4Error, ErrorCodes } from '../errors';
@@ -17,7 +17,7 @@ import { saveCheckpoint, loadLatest } from './checkpoint';
 import type { Config } from './schema';
 import { NativeTrainer, polyLr } from './native-trainer';
 import { prepareTraining } from './prepare';
-import { clipMultiple, clipTeacher, oracleTeacher, teacherInput, type Teacher } from './teacher';
+import { clipTeacher, datasetOracle } from './teacher';
 import { TensorBoardWriter } from './tensorboard';
 import { ProcessGroup, rankSlice, type DistInfo } from './distributed';
 import { Progress } from './progress';
@@ -39,24 +39,6 @@ function trainingDataset(c: Config): { ds: Dataset; classes: string[] } {
   // VOC's background is no class a prompt can name.
   const classes = d.kind === 'voc' ? classNames('voc20') : (ds.classes ?? []);
   return { ds: d.images > 0 ? { ...ds, items: ds.items.slice(0, d.images) } : ds, classes };
-}
-
-/** The controlled teacher over a labelled dataset, aligned as CLIP's features at clip.side would be. */
-async function oracleFor(ds: Dataset, clip: Clip, o: { side: number; oracleCorruption: number; oracleNoise: number }, templates: string[], seed: number): Promise<Teacher> {
-  if (!ds.classes || ds.items.some((i) => !i.label)) throw clips4Error(ErrorCodes.config, `clip.teacher 'oracle' builds the teacher from label maps, but ${ds.name} has none: use a labelled dataset (world, voc, context, cocostuff) or clip.teacher 'clip'`);
-  const labels = new Map(ds.items.map((i) => [i.image, i]));
-  const multiple = clipMultiple(clip);
-  return oracleTeacher({
-    text: await clip.textClassifier(ds.classes, templates.length ? { templates } : {}),
-    label: (source, width, height) => resizedLabel(ds, labels.get(source.file)!, width, height, source.fit),
-    grid: (width, height) => {
-      const s = teacherInput(width, height, o.side, multiple);
-      return { fh: s.height / multiple, fw: s.width / multiple };
-    },
-    corruption: o.oracleCorruption,
-    noise: o.oracleNoise,
-    seed,
-  });
 }
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
@@ -90,7 +72,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   // One process per machine builds the shared caches; the others read them once it is done.
   const builder = !group || group.info.localRank === 0;
   if (!builder) await group!.barrier();
-  const teacher = clipCfg.teacher === 'oracle' ? await oracleFor(ds, clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant as DenseVariant, clipCfg.side);
+  const teacher = clipCfg.teacher === 'oracle' ? await datasetOracle([ds], clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant as DenseVariant, clipCfg.side);
   const prepared = await prepareTraining({ files, clip, teacher, cacheDir: data.cache || path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data as unknown as RegionConfig), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   if (group && builder) await group.barrier();
   if (lead) {

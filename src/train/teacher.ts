@@ -3,6 +3,8 @@
 // for controlled experiments a degraded oracle built from the ground truth, which tests the method
 // apart from the quality of the CLIP at hand (issue: "a controlled teacher").
 import type { Clip, DenseVariant } from '../clip/clip';
+import { resizedLabel, type Dataset } from '../data/datasets';
+import { clips4Error, ErrorCodes } from '../errors';
 import type { RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
 import { resizeKeepAspect } from '../image/resize';
@@ -159,3 +161,26 @@ function fnv(bytes: Uint8Array): number {
 }
 const hashRows = (data: Float32Array) => fnv(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).toString(16);
 const stringHash = (s: string) => fnv(Buffer.from(s));
+
+/**
+ * The controlled teacher over labelled datasets (an image's label found by its path), on the grid
+ * CLIP's features would have at `side`. Refuses a dataset without label maps.
+ */
+export async function datasetOracle(datasets: Dataset[], clip: Clip, o: { side: number; oracleCorruption: number; oracleNoise: number }, templates: string[], seed: number): Promise<Teacher> {
+  for (const ds of datasets) {
+    if (!ds.classes || ds.items.some((i) => !i.label)) throw clips4Error(ErrorCodes.config, `clip.teacher 'oracle' builds the teacher from label maps, but ${ds.name} has none: use a labelled dataset (world, voc, context, cocostuff) or clip.teacher 'clip'`);
+  }
+  const items = new Map(datasets.flatMap((ds) => ds.items.map((item) => [item.image, { ds, item }] as const)));
+  const multiple = clipMultiple(clip);
+  return oracleTeacher({
+    text: await clip.textClassifier(datasets[0].classes!, templates.length ? { templates } : {}),
+    label: (source, width, height) => resizedLabel(items.get(source.file)!.ds, items.get(source.file)!.item, width, height, source.fit),
+    grid: (width, height) => {
+      const s = teacherInput(width, height, o.side, multiple);
+      return { fh: s.height / multiple, fw: s.width / multiple };
+    },
+    corruption: o.oracleCorruption,
+    noise: o.oracleNoise,
+    seed,
+  });
+}

@@ -1,9 +1,25 @@
 // report.md of `clips4 world reproduce`: the paper's tables in miniature as mean ± std over seeds
 // and held-out folds, the controlled-teacher table, the claims checked in every run, and the
 // figures and loss curves beside it.
-import { avg, named, std, type Report, type RunResult } from './reproduce';
+import type { Report, RunResult } from './reproduce';
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '—' : (x * 100).toFixed(1));
+/** A fraction as a percentage with one decimal ('—' when there is none). */
+export const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '—' : (x * 100).toFixed(1));
+
+/** Results of one name over every seed and fold. */
+export function named(r: Report, name: string): RunResult[] {
+  return r.results.filter((x) => x.name === name);
+}
+
+export function avg(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+export function std(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = avg(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
 
 /** mean ± std of a score over a run's seeds and folds (just the value when there is one run). */
 function cell(xs: RunResult[], key: 'known' | 'unknown' | 'hiou' | 'miou' | 'knn'): string {

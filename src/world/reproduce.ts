@@ -20,11 +20,11 @@ import { resolveConfig } from '../train/config';
 import type { Config } from '../train/schema';
 import { runTraining } from '../train/run';
 import { getThreads, setThreads } from '../runtime';
-import { clipMultiple, oracleTeacher, teacherInput } from '../train/teacher';
+import { datasetOracle } from '../train/teacher';
 import { readWorld, type WorldInfo } from './data';
 import { writeFigures } from './figures';
 import { WORLD_TEMPLATES } from './pretrain-clip';
-import { renderReport } from './report';
+import { avg, named, pct, renderReport } from './report';
 
 export interface ReproduceOptions {
   data: string;
@@ -137,7 +137,8 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
     resolveConfig(path.join(configs, spec.config), [`data.root=${o.data}`, `data.cache=${path.join(runsDir, 'cache')}`, `clip.weights=${o.clip}`, `train.seed=${seed}`, `prototypes.heldOut=${JSON.stringify(fold)}`, ...spec.sets, ...(o.sets ?? [])]).config;
   const base = configFor(specs[0], seeds[0], folds[0]);
   const side = (base.clip as { side: number }).side;
-  const segmenterSize = Math.min(...(await Promise.all(val.items.slice(0, 1).map(async (i) => loadImage(i.image)))).map((im) => Math.min(im.width, im.height)));
+  // The trained models see the world's images at their own size (the world's images are square).
+  const segmenterSize = (await loadImage(val.items[0].image)).height;
   const results: RunResult[] = [];
   const started = Date.now();
 
@@ -164,10 +165,12 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
     const unknownIdx = fold.map((n) => classes.indexOf(n));
     for (const seed of seeds) for (const [variant, cm] of teacherCm) results.push({ seed, fold: foldIds[fi], name: variant, ...cm.classFree(unknownIdx), miou: cm.miou(), knn: teacherKnn.get(variant) });
   }
+  let clips4Iou: (number | null)[] | undefined; // the first seed and fold's, for the figure
   for (const { seed, fold: f, spec, config, dir } of jobs) {
     const unknownIdx = folds[foldIds.indexOf(f)].map((n) => classes.indexOf(n));
     const seg = await Segmenter.load({ clip: o.clip, model: path.join(dir, 'model.safetensors'), size: segmenterSize });
     const cm = (await languageEvaluate(seg, val, { templates: WORLD_TEMPLATES })).cm;
+    if (spec.name === 'clips4' && !clips4Iou) clips4Iou = cm.iou();
     const wantKnn = spec.name === 'clips4' || spec.name.startsWith('oracle-');
     const knn = wantKnn ? (await knnDatasets((im) => seg.embed(im), knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou() : undefined;
     const r: RunResult = { seed, fold: f, name: spec.name, ...cm.classFree(unknownIdx), miou: cm.miou(), avgsim: lastAvgsim(dir), ...(knn === undefined ? {} : { knn }) };
@@ -194,7 +197,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
   writeJsonAtomicSync(path.join(o.out, 'report.json'), report);
   if (experiments === 'all') {
     const first = (name: string) => path.join(runsDir, `seed${seeds[0]}-fold${foldIds[0]}`, name, 'model.safetensors');
-    await writeFigures(o.out, { world, clipFile: o.clip, side: side || segmenterSize, size: segmenterSize, clips4: first('clips4'), plus: first('maskclip-plus'), val, marked: folds[0], templates: WORLD_TEMPLATES });
+    await writeFigures(o.out, { world, clipFile: o.clip, side: side || segmenterSize, size: segmenterSize, clips4: first('clips4'), clips4Iou: clips4Iou!, plus: first('maskclip-plus'), val, marked: folds[0], templates: WORLD_TEMPLATES });
   }
   writeFileAtomicSync(path.join(o.out, 'report.md'), renderReport(report, specs.map((s) => ({ name: s.name, label: s.label }))));
   return report;
@@ -271,23 +274,10 @@ function lastAvgsim(dir: string): number | undefined {
 
 /** The controlled teacher of a run's config, scored on the val images as a teacher (language, and k-NN with a bank from `knnTrain`). */
 export async function oracleScores(config: Config, clip: Clip, val: Dataset, unknownIdx: number[], knnTrain?: Dataset): Promise<Omit<RunResult, 'seed' | 'fold' | 'name'>> {
-  const c = config.clip as { side: number; oracleCorruption: number; oracleNoise: number };
   const templates = (config.prototypes as { templates: string[] }).templates;
   const classes = val.classes!;
   const text = await clip.textClassifier(classes, templates.length ? { templates } : {});
-  const multiple = clipMultiple(clip);
-  const items = new Map([...(knnTrain?.items ?? []).map((i) => [i.image, { ds: knnTrain!, i }] as const), ...val.items.map((i) => [i.image, { ds: val, i }] as const)]);
-  const teacher = oracleTeacher({
-    text,
-    label: (source, w, h) => resizedLabel(items.get(source.file)!.ds, items.get(source.file)!.i, w, h, source.fit),
-    grid: (w, h) => {
-      const s = teacherInput(w, h, c.side, multiple);
-      return { fh: s.height / multiple, fw: s.width / multiple };
-    },
-    corruption: c.oracleCorruption,
-    noise: c.oracleNoise,
-    seed: (config.train as { seed: number }).seed,
-  });
+  const teacher = await datasetOracle([val, ...(knnTrain ? [knnTrain] : [])], clip, config.clip as { side: number; oracleCorruption: number; oracleNoise: number }, templates, (config.train as { seed: number }).seed);
   const embed = async (file: string) => teacher.features([await loadImage(file)], [{ file, fit: 'fill' }]);
   const cm = new ConfusionMatrix(classes.length);
   for (const item of val.items) {
@@ -304,12 +294,6 @@ function limit(ds: Dataset, n: number): Dataset {
   return { ...ds, items: ds.items.slice(0, n) };
 }
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : (x * 100).toFixed(1));
-
-/** Results of one name over every seed and fold. */
-export function named(r: Report, name: string): RunResult[] {
-  return r.results.filter((x) => x.name === name);
-}
 
 /** The paper's claims, each required to hold in every seed and fold (a pairing by seed and fold). */
 export function claims(r: Report): Claim[] {
@@ -347,15 +331,7 @@ export function oracleClaims(r: Report): Claim[] {
   ];
 }
 
-export function avg(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
-}
 
-export function std(xs: number[]): number {
-  if (xs.length < 2) return 0;
-  const m = avg(xs);
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-}
 
 /** The headline table (Table 3, mean over seeds and folds). */
 export function headline(r: Report): string {

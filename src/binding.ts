@@ -1,6 +1,7 @@
 // The addon's exports, described once (types only): each namespace mirrors one native/src/*.cc
 // file's CLIPS4_MODULE registration. The loader (native.ts) and the wrappers import these types;
-// this module imports nothing at run time, so no module cycle goes through it.
+// this module imports nothing at run time, so no module cycle goes through it. Option objects are
+// complete: the native side has no defaults and throws a TypeError naming a missing key.
 import type { Tensor } from './tensor';
 
 /** Opaque handle to a native object (model, trainer state…); only native code reads it. */
@@ -24,12 +25,27 @@ export interface ClipInfo {
 
 export type DenseVariant = 'maskclip' | 'clearclip' | 'sclip' | 'naclip';
 
+/** What `clip.create` builds: every size of the architecture (a ResNet ignores visionLayers and patchSize, a ViT resnetLayers). */
+export interface ClipArchitecture {
+  kind: 'vit' | 'resnet';
+  embedDim: number;
+  imageResolution: number;
+  visionWidth: number;
+  visionLayers: number;
+  patchSize: number;
+  resnetLayers: number[];
+  contextLength: number;
+  vocabSize: number;
+  textWidth: number;
+  textLayers: number;
+}
+
 export interface ClipBinding {
   load(weights: Record<string, Tensor>, options: { device: string; dtype: string; openaiRounding: boolean }): Promise<{ handle: Handle; info: ClipInfo }>;
-  create(config: Partial<ClipInfo>, options: { device: string; seed: number }): Promise<{ handle: Handle; info: ClipInfo }>;
+  create(config: ClipArchitecture, options: { device: string; seed: number }): Promise<{ handle: Handle; info: ClipInfo }>;
   encodeImage(clip: Handle, images: Tensor): Promise<Tensor<'float32'>>;
   encodeText(clip: Handle, tokens: Tensor): Promise<Tensor<'float32'>>;
-  denseFeatures(clip: Handle, images: Tensor, options: { variant: string; window?: number; stride?: number; attention?: boolean }): Promise<{ features: Tensor<'float32'>; attention?: Tensor<'float32'> }>;
+  denseFeatures(clip: Handle, images: Tensor, options: { variant: string; window: number; stride: number; attention: boolean }): Promise<{ features: Tensor<'float32'>; attention?: Tensor<'float32'> }>;
   stateDict(clip: Handle): Promise<Record<string, Tensor<'float32'>>>;
   /** exp(logit_scale) capped at 100: the temperature of CLIP's own softmax over classes. */
   logitScale(clip: Handle): Promise<number>;
@@ -59,7 +75,8 @@ export interface NetConfig {
 
 export interface NetBinding {
   create(config: NetConfig, options: { seed: number; device: string }): Handle;
-  inferResNet(weights: Record<string, Tensor>): NetConfig;
+  /** The backbone's part of the config, as a torchvision state dict determines it. */
+  inferResNet(weights: Record<string, Tensor>): Pick<NetConfig, 'block' | 'layers' | 'inner' | 'out' | 'stem' | 'deepStem'>;
   loadBackbone(net: Handle, weights: Record<string, Tensor>): Promise<void>;
   load(net: Handle, weights: Record<string, Tensor>): Promise<void>;
   stateDict(net: Handle): Promise<Record<string, Tensor>>;
@@ -71,7 +88,7 @@ export interface KernelsBinding {
   sphericalKMeans(emb: Tensor, options: { grid: number[]; iterations: number; locationWeight: number; ignore?: Tensor; device: string; impl: string }): Promise<{ labels: Tensor<'int32'>; centroids: Tensor<'float32'> }>;
   splitByRegion(labels: Tensor, regions: Tensor): Promise<{ segments: Tensor<'int32'>; count: number }>;
   segmentMeans(features: Tensor, segments: Tensor): Promise<{ means: Tensor<'float32'>; image: Tensor<'int32'> }>;
-  pixelSegmentLoss(o: Record<string, unknown>): Promise<{ loss: number; gradEmbeddings: Tensor<'float32'>; gradSegments: Tensor<'float32'> }>;
+  pixelSegmentLoss(o: { embeddings: Tensor; pixelGroup: Tensor; pixelSegment: Tensor; segments: Tensor; segmentGroup: Tensor; bank?: Tensor; kappa: number; impl: string; tile: number }): Promise<{ loss: number; gradEmbeddings: Tensor<'float32'>; gradSegments: Tensor<'float32'> }>;
   embeddingLoss(o: { segments: Tensor; clipSegments: Tensor }): Promise<{ loss: number; gradSegments: Tensor<'float32'> }>;
   semanticLoss(o: { segments: Tensor; clipSegments: Tensor; prototypes: Tensor; temperature: number }): Promise<{ loss: number; labels: Tensor<'int32'>; gradSegments: Tensor<'float32'> }>;
   unknownPrototypeLoss(o: { unknown: Tensor; clipSegments: Tensor; labels: Tensor; known: number }): Promise<{ loss: number; gradUnknown: Tensor<'float32'>; count: number }>;
@@ -112,20 +129,48 @@ export interface RuntimeBinding {
   getNumThreads(): number;
   /** Validates a device string; returns LibTorch's name for it. Throws ERR_CLIPS4_NO_CUDA. */
   checkDevice(device: string): string;
-  matmul(a: Tensor, b: Tensor, options?: { device?: string }): Promise<Tensor<'float32'>>;
-  sgemm(options: { n: number; iterations: number; device?: string }): Promise<{ seconds: number; gflops: number }>;
+  matmul(a: Tensor, b: Tensor, options: { device: string }): Promise<Tensor<'float32'>>;
+  sgemm(options: { n: number; iterations: number; device: string }): Promise<{ seconds: number; gflops: number }>;
   /** The caching CPU allocator (native/src/cpu_cache.cc): free large blocks kept for reuse. */
   cpuCache(): { enabled: boolean; cachedBytes: number; hits: number; misses: number };
   emptyCpuCache(): void;
 }
 
 export interface TrainerBinding {
-  create(model: Handle, options: Record<string, unknown>): Handle;
+  create(model: Handle, options: NativeTrainerOptions): Handle;
   /** A two-convolution embedding network for tests and smoke configs. */
-  smallNet(options: { width?: number; dim?: number; seed?: number }): Handle;
+  smallNet(options: { width: number; dim: number; seed: number }): Handle;
   step(trainer: Handle, batch: { images: Tensor; regions: Tensor; ignore: Tensor; clip: Tensor; pairs: number; imageOffset: number }, options: { lr: number }): Promise<StepMetrics>;
   state(trainer: Handle): Promise<TrainerState>;
   restore(trainer: Handle, state: TrainerState): Promise<void>;
+}
+
+/** Every option of `trainer.create` (src/train/native-trainer.ts validates them; run.ts maps the config). */
+export interface NativeTrainerOptions {
+  device: string;
+  grid: [number, number];
+  kmeansIterations: number;
+  locationWeight: number;
+  kappa: number;
+  bankBatches: number;
+  contrastive: boolean;
+  embedding: boolean;
+  semantic: boolean;
+  maskclipPlus: boolean;
+  weightContrastive: number;
+  weightEmbedding: number;
+  weightSemantic: number;
+  semanticTemperature: number;
+  unknownLr: number;
+  lossImpl: 'tiled' | 'naive';
+  momentum: number;
+  weightDecay: number;
+  mixedPrecision: boolean;
+  dtype: 'float32' | 'float64';
+  known?: Tensor<'float32'>;
+  unknown?: Tensor<'float32'>;
+  knownText?: Tensor<'float32'>;
+  group?: Handle;
 }
 
 export interface StepMetrics {
@@ -152,14 +197,14 @@ export interface SegmentBinding {
   classify(
     features: Tensor,
     classifier: Tensor,
-    options: { height: number; width: number; logitScale?: number; denoiseThreshold?: number; scores?: boolean; device?: string; keys?: Tensor; smoothThreshold?: number },
+    options: { height: number; width: number; logitScale: number; denoiseThreshold: number; scores: boolean; device: string; keys?: Tensor; smoothThreshold: number },
   ): Promise<{ labels: Tensor<'int32'>; scores?: Tensor<'float32'> }>;
 }
 
 /** Present when LibTorch has c10d + Gloo (versions().distributed). */
 export interface DistBinding {
   /** Rendezvous at addr:port (rank 0 hosts the store) and create a Gloo process group. */
-  init(options: { rank: number; worldSize: number; addr: string; port: number; timeoutMs?: number }): Promise<Handle>;
+  init(options: { rank: number; worldSize: number; addr: string; port: number; timeoutMs: number }): Promise<Handle>;
   /** Element-wise sum over all ranks. */
   allReduce(group: Handle, tensor: Tensor): Promise<Tensor>;
 }

@@ -13,6 +13,8 @@ import { native } from '../src/native';
 import { matmul } from '../src/ops';
 import { zeros, type Tensor } from '../src/tensor';
 import { NativeTrainer, type TrainBatch } from '../src/train/native-trainer';
+import { defaultConfig } from '../src/train/config';
+import { trainerOptions } from '../src/train/options';
 import { fixture } from './helpers/fixtures';
 import { denseAndMatmulRounds, sameData, spawnMany, squareMatrix } from './helpers/fork-rounds';
 
@@ -61,9 +63,9 @@ test.serial('a training step and k-means in flight while the main thread spawns'
     regions.data.forEach((_, i) => (regions.data[i] = (i % S < S / 2 ? 0 : 1) + 2 * (Math.floor(i / S) % S < S / 2 ? 0 : 1)));
     return { images: randomTensor([2 * pairs, 3, S, S], seed), regions, ignore: zeros('uint8', [2 * pairs, S, S]), clip: randomTensor([2 * pairs, E, S / 4, S / 4], seed + 1) };
   };
-  const trainer = () => NativeTrainer.create(native().trainer.smallNet({ width: 16, dim: E, seed: 3 }), { grid: [2, 2], kmeansIterations: 3 });
+  const trainer = () => NativeTrainer.create(native().trainer.smallNet({ width: 16, dim: E, seed: 3 }), trainerOptions(defaultConfig(['segments.grid=[2,2]', 'segments.kmeansIterations=3'])));
   const emb = randomTensor([4, 32, 42, 42], 11);
-  const kmeansRef = await sphericalKMeans(emb, { grid: [6, 6], iterations: 10 });
+  const kmeansRef = await sphericalKMeans(emb, { grid: [6, 6], iterations: 10, locationWeight: 1 });
   // The same steps with nothing else going on: training is deterministic, so the losses must agree.
   const alone = trainer();
   const lossesAlone: number[] = [];
@@ -71,7 +73,7 @@ test.serial('a training step and k-means in flight while the main thread spawns'
   const busy = trainer();
   let good = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    const inFlight = Promise.all([busy.step(batch(r), 0.01), sphericalKMeans(emb, { grid: [6, 6], iterations: 10 })]);
+    const inFlight = Promise.all([busy.step(batch(r), 0.01), sphericalKMeans(emb, { grid: [6, 6], iterations: 10, locationWeight: 1 })]);
     spawnMany();
     const [m, k] = await inFlight;
     if (m.loss === lossesAlone[r] && sameData(k.labels, kmeansRef.labels)) good++;

@@ -68,7 +68,7 @@ test('spherical k-means equals a naive per-image reference', async (t) => {
   t.deepEqual(Array.from(r.labels.data), Array.from(naiveKMeans(emb, 3, 2, 4, 2)));
   const ignore = zeros('uint8', [3, 9, 11]);
   ignore.data[5] = 1;
-  t.is((await kernels.sphericalKMeans(emb, { grid: [3, 2], iterations: 2, ignore })).labels.data[5], -1);
+  t.is((await kernels.sphericalKMeans(emb, { grid: [3, 2], iterations: 2, locationWeight: 1, ignore })).labels.data[5], -1);
 });
 
 // Piecewise-constant embeddings (a few random directions in vertical bands) plus a little noise:
@@ -110,7 +110,7 @@ test('k-means centroids are the normalised mean embedding of each final cluster,
   for (let i = 0; i < ignore.data.length; i += 5) ignore.data[i] = 1;
   const [B, D, H, W] = emb.shape;
   for (const impl of ['batched', 'perImage'] as const) {
-    const r = await kernels.sphericalKMeans(emb, { grid: [2, 2], iterations: 3, ignore, impl });
+    const r = await kernels.sphericalKMeans(emb, { grid: [2, 2], iterations: 3, locationWeight: 1, ignore, impl });
     t.deepEqual(r.centroids.shape, [B, 4, D]);
     for (let b = 0; b < B; b++) {
       for (let k = 0; k < 4; k++) {

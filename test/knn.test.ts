@@ -74,13 +74,13 @@ test('knnEvaluate matches a naive majority-vote k-NN', async (t) => {
 });
 
 test('k-NN segments follow the supplement: 36 k-means segments from 20 iterations', async (t) => {
-  t.deepEqual(KNN_KMEANS, { grid: [6, 6], iterations: 20 });
+  t.deepEqual(KNN_KMEANS, { grid: [6, 6], iterations: 20, locationWeight: 1 });
   // Features where k-means has not settled after 10 iterations, so 10 and 20 give other segments.
   const r = lcg(11);
   const [D, h, w] = [8, 30, 30];
   const f = { dtype: 'float32' as const, shape: [1, D, h, w], data: Float32Array.from({ length: D * h * w }, () => r() - 0.5) };
-  const l10 = (await sphericalKMeans(f, { grid: [6, 6], iterations: 10 })).labels.data;
-  const l20 = (await sphericalKMeans(f, { grid: [6, 6], iterations: 20 })).labels.data;
+  const l10 = (await sphericalKMeans(f, { grid: [6, 6], iterations: 10, locationWeight: 1 })).labels.data;
+  const l20 = (await sphericalKMeans(f, { grid: [6, 6], iterations: 20, locationWeight: 1 })).labels.data;
   t.notDeepEqual(Array.from(l10), Array.from(l20), 'the data must tell 10 from 20 iterations');
   const [seg] = await kmeansSegments(f, [{ width: w, height: h }]);
   // Same partition as 20 iterations (segment ids are renumbered per image).

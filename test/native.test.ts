@@ -61,18 +61,18 @@ test('wrong dtype and wrong shape are refused with precise messages', async (t) 
 test('the native side re-checks types and never reads out of bounds', (t) => {
   const rt = native().runtime;
   const bad = { dtype: 'float32', shape: [3, 2], data: new Float32Array(5) } as Tensor;
-  t.throws(() => rt.matmul(float32([2, 3]), bad), { instanceOf: TypeError, code: 'ERR_CLIPS4_SHAPE', message: 'Data length of b does not match its shape' });
+  t.throws(() => rt.matmul(float32([2, 3]), bad, { device: 'cpu' }), { instanceOf: TypeError, code: 'ERR_CLIPS4_SHAPE', message: 'Data length of b does not match its shape' });
   const mismatched = { dtype: 'int32', shape: [1], data: new Float32Array(1) } as unknown as Tensor;
-  t.throws(() => rt.matmul(mismatched, mismatched), { code: 'ERR_CLIPS4_DTYPE', message: 'Typed array of a does not match its dtype' });
+  t.throws(() => rt.matmul(mismatched, mismatched, { device: 'cpu' }), { code: 'ERR_CLIPS4_DTYPE', message: 'Typed array of a does not match its dtype' });
 });
 
 test('LibTorch errors arrive without a C++ backtrace and with the caller stack', async (t) => {
   // Bypass the TypeScript checks to reach LibTorch with incompatible shapes.
-  const err = await t.throwsAsync(native().runtime.matmul(float32([2, 3]), float32([4, 2])));
+  const err = await t.throwsAsync(native().runtime.matmul(float32([2, 3]), float32([4, 2]), { device: 'cpu' }));
   t.is((err as Error & { code: string }).code, 'ERR_CLIPS4_NATIVE');
   t.regex(err!.message, /cannot be multiplied|size mismatch|shapes/);
   t.notRegex(err!.message, /Exception raised from|frame #/);
-  const viaCall = await t.throwsAsync(call(() => native().runtime.matmul(float32([2, 3]), float32([4, 2]))));
+  const viaCall = await t.throwsAsync(call(() => native().runtime.matmul(float32([2, 3]), float32([4, 2]), { device: 'cpu' })));
   t.regex(viaCall!.stack ?? '', /native\.test\.ts/);
 });
 
@@ -94,8 +94,8 @@ test('the event loop keeps turning while a long native computation runs', async 
   // Size the call from the fastest of three probes so that it lasts about a second: far longer than
   // the 20 event-loop turns asked for below. No time is asserted.
   let perIter = Infinity;
-  for (let i = 0; i < 3; i++) perIter = Math.min(perIter, (await rt.sgemm({ n: 1024, iterations: 5 })).seconds / 5);
-  const call = rt.sgemm({ n: 1024, iterations: Math.ceil(1 / perIter) });
+  for (let i = 0; i < 3; i++) perIter = Math.min(perIter, (await rt.sgemm({ n: 1024, iterations: 5, device: 'cpu' })).seconds / 5);
+  const call = rt.sgemm({ n: 1024, iterations: Math.ceil(1 / perIter), device: 'cpu' });
   // A call that held the main thread would settle before the first turn was counted.
   const turns = countTurns();
   const r = await call.finally(turns.stop);

@@ -3,6 +3,8 @@ import test from 'ava';
 import { PixelEmbedder, ResNet, safetensors } from '../src/index';
 import { native } from '../src/native';
 import { NativeTrainer } from '../src/train/native-trainer';
+import { defaultConfig } from '../src/train/config';
+import { trainerOptions } from '../src/train/options';
 import { zeros, type Tensor } from '../src/tensor';
 import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
@@ -62,7 +64,7 @@ test('embeddings are unit vectors at output stride 8 (16 with fewer dilations, 4
 test('batch-1 training works for every norm setting and save → load keeps outputs', async (t) => {
   for (const norm of ['bn', 'bn-eval', 'gn'] as const) {
     const e = PixelEmbedder.create({ ...tiny, norm, embedDim: 8 }, { seed: 3 });
-    const trainer = NativeTrainer.create(e.handle, { grid: [2, 2], kmeansIterations: 2, semantic: false });
+    const trainer = NativeTrainer.create(e.handle, trainerOptions(defaultConfig(['segments.grid=[2,2]', 'segments.kmeansIterations=2', 'loss.semantic=false'])));
     const S = 32;
     const batch = {
       images: randomImages(2, S, 5),

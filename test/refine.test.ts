@@ -51,7 +51,7 @@ test('prompt denoising and key smoothing match the reference computation', async
   t.deepEqual(keys.shape, [1, 128, 6, 6]);
   const cls = await clip.textClassifier(['cat', 'moon', 'potted plant', 'grass', 'sky'], { templates: ['a photo of a {}.'] });
   for (const [smooth, denoise] of [[0, 0], [1.01, 0], [0.5, 0], [0, 0.5], [1.01, 0.3]] as const) {
-    const r = await native().segment.classify(feat, cls, { height: 6, width: 6, keys, smoothThreshold: smooth, denoiseThreshold: denoise });
+    const r = await native().segment.classify(feat, cls, { height: 6, width: 6, logitScale: 100, scores: false, device: 'cpu', keys, smoothThreshold: smooth, denoiseThreshold: denoise });
     t.deepEqual(Array.from(r.labels.data as Int32Array), reference(feat, cls, smooth > 0 ? keys : undefined, smooth, denoise), `smooth ${smooth}, denoise ${denoise}`);
   }
 });

@@ -46,6 +46,9 @@ const text: TextSide = {
     names.forEach((n, i) => data.set(colours[n] ?? [1, 1, 1], i * 3));
     return { dtype: 'float32', shape: [names.length, 3], data };
   },
+  async logitScale() {
+    return 100;
+  },
 };
 
 // Left part red, right part green, with a width that is not a multiple of 8.

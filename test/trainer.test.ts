@@ -3,7 +3,9 @@
 // region. Checks that losses fall, L_e aligns segments with CLIP, and save/restore continues exactly.
 import test from 'ava';
 import { native } from '../src/native';
-import { NativeTrainer, polyLr, type TrainBatch } from '../src/train/native-trainer';
+import { NativeTrainer, polyLr, type TrainBatch, type TrainerOptions } from '../src/train/native-trainer';
+import { defaultConfig } from '../src/train/config';
+import { trainerOptions } from '../src/train/options';
 import { zeros } from '../src/tensor';
 
 function rng(seed: number): () => number {
@@ -72,14 +74,14 @@ function prototypes(): { known: ReturnType<typeof zeros<'float32'>>; unknown: Re
   return { known, unknown };
 }
 
-function newTrainer(options: Parameters<typeof NativeTrainer.create>[1] = {}): NativeTrainer {
+function newTrainer(options: Partial<TrainerOptions> = {}): NativeTrainer {
   const net = native().trainer.smallNet({ width: 16, dim: E, seed: 7 });
-  return NativeTrainer.create(net, { grid: [2, 2], kmeansIterations: 5, ...prototypes(), ...options });
+  return NativeTrainer.create(net, { ...trainerOptions(defaultConfig(['segments.grid=[2,2]', 'segments.kmeansIterations=5']), prototypes()), ...options });
 }
 
 async function run(trainer: NativeTrainer, from: number, to: number) {
   const out = [];
-  for (let it = from; it < to; it++) out.push(await trainer.step(makeBatch(4, 100 + it), polyLr(0.05, it, 60)));
+  for (let it = from; it < to; it++) out.push(await trainer.step(makeBatch(4, 100 + it), polyLr(0.05, it, 60, 0.9)));
   return out;
 }
 

@@ -61,8 +61,8 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   return Guarded(info, "clip.load", [&]() -> Napi::Value {
     StateDict sd = StateDictFromJs(info[0], "weights");
     Napi::Object o = GetObject(info, 1, "options");
-    std::string device = GetString(o, "device", "cpu"), dtype = GetString(o, "dtype", "float32");
-    bool openaiRounding = GetBool(o, "openaiRounding", true);
+    std::string device = GetString(o, "device"), dtype = GetString(o, "dtype");
+    bool openaiRounding = GetBool(o, "openaiRounding");
     return RunAsync(info.Env(), "clip.load", [sd, device, dtype, openaiRounding]() -> Producer {
       auto h = std::make_shared<ClipHandle>();
       h->device = ParseDevice(device);
@@ -83,22 +83,22 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Guarded(info, "clip.create", [&]() -> Napi::Value {
     Napi::Object o = GetObject(info, 0, "config");
     ClipConfig c;
-    c.vit = GetString(o, "kind", "vit") == "vit";
-    c.embedDim = static_cast<int64_t>(GetNumber(o, "embedDim", 512));
-    c.imageResolution = static_cast<int64_t>(GetNumber(o, "imageResolution", 224));
-    c.visionWidth = static_cast<int64_t>(GetNumber(o, "visionWidth", 768));
-    c.visionLayers = static_cast<int64_t>(GetNumber(o, "visionLayers", 12));
-    c.patchSize = static_cast<int64_t>(GetNumber(o, "patchSize", 16));
+    c.vit = GetString(o, "kind") == "vit";
+    c.embedDim = static_cast<int64_t>(GetNumber(o, "embedDim"));
+    c.imageResolution = static_cast<int64_t>(GetNumber(o, "imageResolution"));
+    c.visionWidth = static_cast<int64_t>(GetNumber(o, "visionWidth"));
+    c.visionLayers = static_cast<int64_t>(GetNumber(o, "visionLayers"));
+    c.patchSize = static_cast<int64_t>(GetNumber(o, "patchSize"));
     c.resnetLayers = GetIntArray(o, "resnetLayers");
     if (!c.vit && c.resnetLayers.size() != 4) ThrowType("Expected 4 block counts for config.resnetLayers");
-    c.contextLength = static_cast<int64_t>(GetNumber(o, "contextLength", 77));
-    c.vocabSize = static_cast<int64_t>(GetNumber(o, "vocabSize", 49408));
-    c.textWidth = static_cast<int64_t>(GetNumber(o, "textWidth", 512));
-    c.textLayers = static_cast<int64_t>(GetNumber(o, "textLayers", 12));
+    c.contextLength = static_cast<int64_t>(GetNumber(o, "contextLength"));
+    c.vocabSize = static_cast<int64_t>(GetNumber(o, "vocabSize"));
+    c.textWidth = static_cast<int64_t>(GetNumber(o, "textWidth"));
+    c.textLayers = static_cast<int64_t>(GetNumber(o, "textLayers"));
     c.textHeads = std::max<int64_t>(1, c.textWidth / 64);
     Napi::Object opts = GetObject(info, 1, "options");
-    std::string device = GetString(opts, "device", "cpu");
-    uint64_t seed = static_cast<uint64_t>(GetNumber(opts, "seed", 0));
+    std::string device = GetString(opts, "device");
+    uint64_t seed = static_cast<uint64_t>(GetNumber(opts, "seed"));
     return RunAsync(info.Env(), "clip.create", [c, device, seed]() -> Producer {
       auto h = std::make_shared<ClipHandle>();
       h->device = ParseDevice(device);
@@ -146,10 +146,10 @@ Napi::Value DenseFeatures(const Napi::CallbackInfo& info) {
     auto h = UnwrapHandle<ClipHandle>(info[0], "clip");
     at::Tensor images = TensorFromJs(info[1], "images");
     Napi::Object o = GetObject(info, 2, "options");
-    DenseVariant variant = ParseDenseVariant(GetString(o, "variant", "maskclip"));
-    int64_t window = static_cast<int64_t>(GetNumber(o, "window", 0));
-    int64_t stride = static_cast<int64_t>(GetNumber(o, "stride", 0));
-    bool wantAttention = GetBool(o, "attention", false);
+    DenseVariant variant = ParseDenseVariant(GetString(o, "variant"));
+    int64_t window = static_cast<int64_t>(GetNumber(o, "window"));
+    int64_t stride = static_cast<int64_t>(GetNumber(o, "stride"));
+    bool wantAttention = GetBool(o, "attention");
     return RunAsync(info.Env(), "clip.denseFeatures", [h, images, variant, window, stride, wantAttention]() -> Producer {
       h->model->eval();
       at::Tensor x = images.to(h->device).to(h->dtype);
@@ -242,7 +242,7 @@ Napi::Value TrainStep(const Napi::CallbackInfo& info) {
     at::Tensor images = TensorFromJs(info[1], "images");
     at::Tensor tokens = TensorFromJs(info[2], "tokens");
     Napi::Object o = GetObject(info, 3, "options");
-    double lr = GetNumber(o, "lr", 5e-4), wd = GetNumber(o, "weightDecay", 0.1);
+    double lr = GetNumber(o, "lr"), wd = GetNumber(o, "weightDecay");
     return RunAsync(info.Env(), "clip.trainStep", [h, images, tokens, lr, wd]() -> Producer {
       std::lock_guard<std::mutex> lock(h->mutex);
       auto& m = *h->model;

@@ -16,11 +16,12 @@
 namespace clips4 {
 
 struct ClipConfig {
-  bool vit = true;
-  int64_t embedDim = 512;
-  int64_t imageResolution = 224, visionLayers = 12, visionWidth = 768, patchSize = 16;
+  // No defaults: set from a state dict (InferClipConfig) or by the binding from every key.
+  bool vit{};
+  int64_t embedDim{};
+  int64_t imageResolution{}, visionLayers{}, visionWidth{}, patchSize{};
   std::vector<int64_t> resnetLayers;  // ModifiedResNet block counts
-  int64_t contextLength = 77, vocabSize = 49408, textWidth = 512, textHeads = 8, textLayers = 12;
+  int64_t contextLength{}, vocabSize{}, textWidth{}, textHeads{}, textLayers{};
   int64_t visionHeads() const { return vit ? visionWidth / 64 : visionWidth * 32 / 64; }
 };
 

@@ -74,11 +74,11 @@ namespace {
 Napi::Value Init(const Napi::CallbackInfo& info) {
   return Guarded(info, "dist.init", [&]() -> Napi::Value {
     Napi::Object o = GetObject(info, 0, "options");
-    int rank = static_cast<int>(GetNumber(o, "rank", 0));
-    int world = static_cast<int>(GetNumber(o, "worldSize", 1));
-    std::string addr = GetString(o, "addr", "127.0.0.1");
-    int port = static_cast<int>(GetNumber(o, "port", 29500));
-    int64_t timeout_ms = static_cast<int64_t>(GetNumber(o, "timeoutMs", 60000));
+    int rank = static_cast<int>(GetNumber(o, "rank"));
+    int world = static_cast<int>(GetNumber(o, "worldSize"));
+    std::string addr = GetString(o, "addr");
+    int port = static_cast<int>(GetNumber(o, "port"));
+    int64_t timeout_ms = static_cast<int64_t>(GetNumber(o, "timeoutMs"));
     return RunAsync(info.Env(), "dist.init", [rank, world, addr, port, timeout_ms]() -> Producer {
       c10d::TCPStoreOptions so;
       so.port = static_cast<uint16_t>(port);

@@ -9,8 +9,8 @@ namespace clips4 {
 namespace kernels {
 
 struct KMeansOptions {
-  int64_t gridY = 6, gridX = 6, iterations = 10;
-  double locationWeight = 1.0;
+  int64_t gridY{}, gridX{}, iterations{};  // set by every caller (no defaults in C++)
+  double locationWeight{};
 };
 
 // How k-means runs: batched ops with an embedding_bag M-step (what the trainer uses; see

@@ -16,15 +16,14 @@ Napi::Value SphericalKMeans(const Napi::CallbackInfo& info) {
     Napi::Object o = GetObject(info, 1, "options");
     kernels::KMeansOptions k;
     auto grid = GetIntArray(o, "grid");
-    if (grid.size() == 2) {
-      k.gridY = grid[0];
-      k.gridX = grid[1];
-    }
-    k.iterations = static_cast<int64_t>(GetNumber(o, "iterations", 10));
-    k.locationWeight = GetNumber(o, "locationWeight", 1.0);
+    if (grid.size() != 2) ThrowType("Expected [gy, gx] for options.grid");
+    k.gridY = grid[0];
+    k.gridX = grid[1];
+    k.iterations = static_cast<int64_t>(GetNumber(o, "iterations"));
+    k.locationWeight = GetNumber(o, "locationWeight");
     at::Tensor ignore = OptionalTensorFromJs(o.Get("ignore"), "ignore");
-    std::string device = GetString(o, "device", "cpu");
-    auto impl = GetString(o, "impl", "batched") == "perImage" ? kernels::KMeansImpl::kPerImage : kernels::KMeansImpl::kBatched;
+    std::string device = GetString(o, "device");
+    auto impl = GetString(o, "impl") == "perImage" ? kernels::KMeansImpl::kPerImage : kernels::KMeansImpl::kBatched;
     return RunAsync(info.Env(), "kernels.sphericalKMeans", [emb, ignore, k, device, impl]() -> Producer {
       auto dev = ParseDevice(device);
       auto e = emb.to(dev);
@@ -90,9 +89,9 @@ Napi::Value PixelSegmentLoss(const Napi::CallbackInfo& info) {
     at::Tensor z = TensorFromJs(o.Get("embeddings"), "embeddings"), pg = TensorFromJs(o.Get("pixelGroup"), "pixelGroup"),
                ps = TensorFromJs(o.Get("pixelSegment"), "pixelSegment"), v = TensorFromJs(o.Get("segments"), "segments"),
                sg = TensorFromJs(o.Get("segmentGroup"), "segmentGroup"), bank = OptionalTensorFromJs(o.Get("bank"), "bank");
-    double kappa = GetNumber(o, "kappa", 10.0);
-    bool tiled = GetString(o, "impl", "tiled") == "tiled";
-    int64_t tile = static_cast<int64_t>(GetNumber(o, "tile", 4096));
+    double kappa = GetNumber(o, "kappa");
+    bool tiled = GetString(o, "impl") == "tiled";
+    int64_t tile = static_cast<int64_t>(GetNumber(o, "tile"));
     return RunAsync(info.Env(), "kernels.pixelSegmentLoss", [z, pg, ps, v, sg, bank, kappa, tiled, tile]() -> Producer {
       auto zz = z.clone().set_requires_grad(true), vv = v.clone().set_requires_grad(true);
       auto loss = tiled ? kernels::ContrastiveLossTiled(zz, pg, ps, vv, sg, bank, kappa, tile)
@@ -152,7 +151,7 @@ Napi::Value SemanticLoss(const Napi::CallbackInfo& info) {
     Napi::Object o = GetObject(info, 0, "options");
     at::Tensor v = TensorFromJs(o.Get("segments"), "segments"), i = TensorFromJs(o.Get("clipSegments"), "clipSegments"),
                c = TensorFromJs(o.Get("prototypes"), "prototypes");
-    double temperature = GetNumber(o, "temperature", 0.1);
+    double temperature = GetNumber(o, "temperature");
     return LossWithGrad(info, "kernels.semanticLoss", v, "gradSegments", [i, c, temperature](const at::Tensor& x, double& count, at::Tensor& labels) {
       labels = kernels::PseudoLabels(i, c);
       count = static_cast<double>(x.size(0));
@@ -167,7 +166,7 @@ Napi::Value UnknownPrototypeLoss(const Napi::CallbackInfo& info) {
     Napi::Object o = GetObject(info, 0, "options");
     at::Tensor u = TensorFromJs(o.Get("unknown"), "unknown"), i = TensorFromJs(o.Get("clipSegments"), "clipSegments"),
                y = TensorFromJs(o.Get("labels"), "labels");
-    auto known = static_cast<int64_t>(GetNumber(o, "known", 0));
+    auto known = static_cast<int64_t>(GetNumber(o, "known"));
     return LossWithGrad(info, "kernels.unknownPrototypeLoss", u, "gradUnknown", [i, y, known](const at::Tensor& x, double& count, at::Tensor&) {
       int64_t n = 0;
       auto sum = kernels::UnknownLossSum(x, i, y.to(at::kLong), known, n);
@@ -182,8 +181,8 @@ Napi::Value KnownPrototypes(const Napi::CallbackInfo& info) {
   return Guarded(info, "kernels.knownPrototypes", [&]() -> Napi::Value {
     at::Tensor i = TensorFromJs(info[0], "clipSegments"), t = TensorFromJs(info[1], "text");
     Napi::Object o = GetObject(info, 2, "options");
-    auto m = static_cast<int64_t>(GetNumber(o, "m", 32));
-    double scale = GetNumber(o, "logitScale", 100);
+    auto m = static_cast<int64_t>(GetNumber(o, "m"));
+    double scale = GetNumber(o, "logitScale");
     return RunAsync(info.Env(), "kernels.knownPrototypes", [i, t, m, scale]() -> Producer {
       at::Tensor out = PrepareForJs(kernels::KnownPrototypes(i, t, m, scale));
       return [out](Napi::Env env) -> Napi::Value { return TensorToJs(env, out); };

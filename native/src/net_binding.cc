@@ -13,30 +13,30 @@ namespace {
 
 NetConfig ConfigFromJs(const Napi::Object& o) {
   NetConfig c;
-  c.bottleneck = GetString(o, "block", "bottleneck") == "bottleneck";
+  c.bottleneck = GetString(o, "block") == "bottleneck";
   auto layers = GetIntArray(o, "layers"), inner = GetIntArray(o, "inner"), out = GetIntArray(o, "out");
   if (layers.size() != 4 || inner.size() != 4 || out.size() != 4) ThrowType("Expected 4 values for config.layers, config.inner and config.out");
   c.layers = layers;
   c.inner = inner;
   c.out = out;
-  c.stem = static_cast<int64_t>(GetNumber(o, "stem", 64));
-  c.deepStem = GetBool(o, "deepStem", false);
+  c.stem = static_cast<int64_t>(GetNumber(o, "stem"));
+  c.deepStem = GetBool(o, "deepStem");
   Napi::Value dil = o.Get("dilation");
-  if (dil.IsArray()) {
-    Napi::Array a = dil.As<Napi::Array>();
-    if (a.Length() != 3) ThrowType("Expected 3 booleans for config.dilation");
-    for (uint32_t i = 0; i < 3; ++i) c.dilation[i] = a.Get(i).ToBoolean().Value();
-  }
-  c.headChannels = static_cast<int64_t>(GetNumber(o, "headChannels", 512));
-  auto bins = GetIntArray(o, "bins");
-  if (!bins.empty()) c.bins = bins;
-  c.norm = GetString(o, "norm", "bn");
-  c.upsample = GetBool(o, "upsample", false);
-  c.embedDim = static_cast<int64_t>(GetNumber(o, "embedDim", 512));
+  if (!dil.IsArray() || dil.As<Napi::Array>().Length() != 3) ThrowType("Expected 3 booleans for config.dilation");
+  Napi::Array a = dil.As<Napi::Array>();
+  c.dilation.assign(3, false);
+  for (uint32_t i = 0; i < 3; ++i) c.dilation[i] = a.Get(i).ToBoolean().Value();
+  c.headChannels = static_cast<int64_t>(GetNumber(o, "headChannels"));
+  c.bins = GetIntArray(o, "bins");
+  if (c.bins.empty()) ThrowType("Expected at least one pooling bin for config.bins");
+  c.norm = GetString(o, "norm");
+  c.upsample = GetBool(o, "upsample");
+  c.embedDim = static_cast<int64_t>(GetNumber(o, "embedDim"));
   return c;
 }
 
-Napi::Object ConfigToJs(Napi::Env env, const NetConfig& c) {
+// The backbone's keys alone (what a torchvision state dict determines), or the whole config.
+Napi::Object ConfigToJs(Napi::Env env, const NetConfig& c, bool backboneOnly = false) {
   Napi::Object o = Napi::Object::New(env);
   auto arr = [&](const std::vector<int64_t>& v) {
     Napi::Array a = Napi::Array::New(env, v.size());
@@ -49,6 +49,7 @@ Napi::Object ConfigToJs(Napi::Env env, const NetConfig& c) {
   o.Set("out", arr(c.out));
   o.Set("stem", c.stem);
   o.Set("deepStem", c.deepStem);
+  if (backboneOnly) return o;
   Napi::Array d = Napi::Array::New(env, 3);
   for (uint32_t i = 0; i < 3; ++i) d.Set(i, Napi::Boolean::New(env, c.dilation[i]));
   o.Set("dilation", d);
@@ -72,8 +73,8 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Guarded(info, "net.create", [&]() -> Napi::Value {
     NetConfig c = ConfigFromJs(GetObject(info, 0, "config"));
     Napi::Object o = GetObject(info, 1, "options");
-    auto seed = static_cast<uint64_t>(GetNumber(o, "seed", 0));
-    auto device = ParseDevice(GetString(o, "device", "cpu"));
+    auto seed = static_cast<uint64_t>(GetNumber(o, "seed"));
+    auto device = ParseDevice(GetString(o, "device"));
     std::shared_ptr<EmbeddingNet> net = Seeded(seed, [&] { return std::make_shared<PixelEmbedderNet>(c); });
     net->Module().to(device);
     return WrapHandle(info.Env(), net);
@@ -84,7 +85,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
 Napi::Value InferResNet(const Napi::CallbackInfo& info) {
   return Guarded(info, "net.inferResNet", [&]() -> Napi::Value {
     StateDict sd = StateDictFromJs(info[0], "weights");
-    return ConfigToJs(info.Env(), InferResNetConfig(sd));
+    return ConfigToJs(info.Env(), InferResNetConfig(sd), /*backboneOnly=*/true);
   });
 }
 

@@ -174,7 +174,10 @@ NetConfig InferResNetConfig(const std::map<std::string, at::Tensor>& sd) {
     if (it == sd.end()) throw NativeError(code::kWeights, "missing key '" + k + "': not a torchvision ResNet state dict");
     return it->second;
   };
-  NetConfig c;
+  NetConfig c;  // the backbone's fields only: the head is not in a torchvision state dict
+  c.layers.assign(4, 0);
+  c.inner.assign(4, 0);
+  c.out.assign(4, 0);
   c.bottleneck = sd.count("layer1.0.conv3.weight") > 0;
   c.deepStem = sd.count("conv3.weight") > 0;
   c.stem = need(c.deepStem ? "conv3.weight" : "conv1.weight").size(0);

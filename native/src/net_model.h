@@ -14,18 +14,19 @@
 namespace clips4 {
 
 struct NetConfig {
-  bool bottleneck = true;
-  std::vector<int64_t> layers{3, 4, 6, 3};
-  std::vector<int64_t> inner{64, 128, 256, 512};  // 3x3 widths per layer
-  std::vector<int64_t> out{256, 512, 1024, 2048};  // block output widths per layer
-  int64_t stem = 64;
-  bool deepStem = false;
-  std::vector<bool> dilation{false, true, true};  // replace the stride of layer2/3/4 with dilation
-  int64_t headChannels = 512;
-  std::vector<int64_t> bins{1, 2, 3, 6};
-  std::string norm = "bn";  // head normalisation: bn | bn-eval | gn
-  bool upsample = false;
-  int64_t embedDim = 512;
+  // No defaults here: the binding sets every field (PAPER_NET in src/net/embedder.ts is the paper's).
+  bool bottleneck{};
+  std::vector<int64_t> layers;
+  std::vector<int64_t> inner;  // 3x3 widths per layer
+  std::vector<int64_t> out;    // block output widths per layer
+  int64_t stem{};
+  bool deepStem{};
+  std::vector<bool> dilation;  // replace the stride of layer2/3/4 with dilation
+  int64_t headChannels{};
+  std::vector<int64_t> bins;
+  std::string norm;  // head normalisation: bn | bn-eval | gn
+  bool upsample{};
+  int64_t embedDim{};
 };
 
 // BatchNorm2d with torch::nn::BatchNorm2d's parameters, buffers, keys and defaults, whose

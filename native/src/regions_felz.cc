@@ -124,9 +124,9 @@ Napi::Value FelzenszwalbBinding(const Napi::CallbackInfo& info) {
     if (img.scalar_type() != at::kByte || img.dim() != 3 || img.size(2) != 3) ThrowType("Expected a uint8 [H,W,3] image for image", code::kShape);
     // TypeScript validates every setting and always passes it (defaults: src/data/regions.ts).
     Napi::Object o = GetObject(info, 1, "options");
-    double scale = GetNumber(o, "scale", 0);
-    double sigma = GetNumber(o, "sigma", 0);
-    int64_t minSize = static_cast<int64_t>(GetNumber(o, "minSize", 1));
+    double scale = GetNumber(o, "scale");
+    double sigma = GetNumber(o, "sigma");
+    int64_t minSize = static_cast<int64_t>(GetNumber(o, "minSize"));
     return RunAsync(info.Env(), "regions.felzenszwalb", [img, scale, sigma, minSize]() -> Producer {
       const int64_t H = img.size(0), W = img.size(1);
       auto labels = Felzenszwalb(img.contiguous().data_ptr<uint8_t>(), W, H, scale, sigma, minSize);

@@ -120,9 +120,9 @@ Napi::Value SlicBinding(const Napi::CallbackInfo& info) {
     if (img.scalar_type() != at::kByte || img.dim() != 3 || img.size(2) != 3) ThrowType("Expected a uint8 [H,W,3] image for image", code::kShape);
     // TypeScript validates every setting and always passes it (defaults: src/data/regions.ts).
     Napi::Object o = GetObject(info, 1, "options");
-    int64_t k = static_cast<int64_t>(GetNumber(o, "segments", 1));
-    double compactness = GetNumber(o, "compactness", 0);
-    int iterations = static_cast<int>(GetNumber(o, "iterations", 1));
+    int64_t k = static_cast<int64_t>(GetNumber(o, "segments"));
+    double compactness = GetNumber(o, "compactness");
+    int iterations = static_cast<int>(GetNumber(o, "iterations"));
     return RunAsync(info.Env(), "regions.slic", [img, k, compactness, iterations]() -> Producer {
       const int64_t H = img.size(0), W = img.size(1);
       auto labels = Slic(img.contiguous().data_ptr<uint8_t>(), W, H, k, compactness, iterations);

@@ -139,9 +139,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return Guarded(info, "runtime.matmul", [&]() -> Napi::Value {
     at::Tensor a = TensorFromJs(info[0], "a");
     at::Tensor b = TensorFromJs(info[1], "b");
-    std::string device = info.Length() > 2 && info[2].IsObject()
-                             ? GetString(info[2].As<Napi::Object>(), "device", "cpu")
-                             : "cpu";
+    std::string device = GetString(GetObject(info, 2, "options"), "device");
     return RunAsync(info.Env(), "runtime.matmul", [a, b, device]() -> Producer {
       c10::Device dev = ParseDevice(device);
       at::Tensor out = PrepareForJs(at::matmul(a.to(dev), b.to(dev)));
@@ -154,9 +152,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return Guarded(info, "runtime.sgemm", [&]() -> Napi::Value {
     Napi::Object o = GetObject(info, 0, "options");
-    int64_t n = static_cast<int64_t>(GetNumber(o, "n", 2048));
-    int64_t iterations = static_cast<int64_t>(GetNumber(o, "iterations", 10));
-    std::string device = GetString(o, "device", "cpu");
+    int64_t n = static_cast<int64_t>(GetNumber(o, "n"));
+    int64_t iterations = static_cast<int64_t>(GetNumber(o, "iterations"));
+    std::string device = GetString(o, "device");
     return RunAsync(info.Env(), "runtime.sgemm", [n, iterations, device]() -> Producer {
       c10::Device dev = ParseDevice(device);
       auto opts = at::TensorOptions().dtype(at::kFloat).device(dev);

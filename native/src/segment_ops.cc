@@ -26,14 +26,14 @@ Napi::Value Classify(const Napi::CallbackInfo& info) {
     at::Tensor classifier = TensorFromJs(info[1], "classifier");
     Napi::Object o = GetObject(info, 2, "options");
     ClassifyOptions opt;
-    opt.height = static_cast<int64_t>(GetNumber(o, "height", 0));
-    opt.width = static_cast<int64_t>(GetNumber(o, "width", 0));
-    opt.logitScale = GetNumber(o, "logitScale", 100.0);
-    opt.denoiseThreshold = GetNumber(o, "denoiseThreshold", 0.0);
-    opt.withScores = GetBool(o, "scores", false);
-    opt.device = GetString(o, "device", "cpu");
+    opt.height = static_cast<int64_t>(GetNumber(o, "height"));
+    opt.width = static_cast<int64_t>(GetNumber(o, "width"));
+    opt.logitScale = GetNumber(o, "logitScale");
+    opt.denoiseThreshold = GetNumber(o, "denoiseThreshold");
+    opt.withScores = GetBool(o, "scores");
+    opt.device = GetString(o, "device");
     at::Tensor keys = OptionalTensorFromJs(o.Get("keys"), "keys");
-    double smoothThreshold = GetNumber(o, "smoothThreshold", 0.0);
+    double smoothThreshold = GetNumber(o, "smoothThreshold");
     return RunAsync(info.Env(), "segment.classify", [features, classifier, opt, keys, smoothThreshold]() -> Producer {
       c10::Device dev = ParseDevice(opt.device);
       at::Tensor f = L2Normalize(features.to(dev).to(at::kFloat), 1);

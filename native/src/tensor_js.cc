@@ -139,31 +139,38 @@ Napi::Object StateDictToJs(Napi::Env env, const StateDict& dict) {
   return obj;
 }
 
-double GetNumber(const Napi::Object& o, const char* key, double fallback) {
+// Options cross the binding complete: their defaults live in one place on the TypeScript side (the
+// training schema, or the wrapper's declared defaults), so a key missing here is a wrapper's bug.
+static Napi::Value Required(const Napi::Object& o, const char* key, const char* what) {
   Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (v.IsUndefined() || v.IsNull()) {
+    ThrowType(std::string("clips4 internal error: the native call received no option '") + key + "' (" + what +
+              "); its TypeScript wrapper must pass every option");
+  }
+  return v;
+}
+
+double GetNumber(const Napi::Object& o, const char* key) {
+  Napi::Value v = Required(o, key, "a number");
   if (!v.IsNumber()) ThrowType(std::string("Expected a number for ") + key);
   return v.As<Napi::Number>().DoubleValue();
 }
 
-bool GetBool(const Napi::Object& o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
+bool GetBool(const Napi::Object& o, const char* key) {
+  Napi::Value v = Required(o, key, "a boolean");
   if (!v.IsBoolean()) ThrowType(std::string("Expected a boolean for ") + key);
   return v.As<Napi::Boolean>().Value();
 }
 
-std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
+std::string GetString(const Napi::Object& o, const char* key) {
+  Napi::Value v = Required(o, key, "a string");
   if (!v.IsString()) ThrowType(std::string("Expected a string for ") + key);
   return v.As<Napi::String>();
 }
 
 std::vector<int64_t> GetIntArray(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = Required(o, key, "an array of integers");
   std::vector<int64_t> out;
-  if (v.IsUndefined() || v.IsNull()) return out;
   if (!v.IsArray()) ThrowType(std::string("Expected an array of integers for ") + key);
   Napi::Array a = v.As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); ++i) {

@@ -34,10 +34,11 @@ Napi::Object StateDictToJs(Napi::Env env, const StateDict& dict);
 std::string DtypeName(at::ScalarType type);
 at::ScalarType DtypeFromName(const std::string& name, const char* what);
 
-// Small readers for option objects (TypeScript has validated values already).
-double GetNumber(const Napi::Object& o, const char* key, double fallback);
-bool GetBool(const Napi::Object& o, const char* key, bool fallback);
-std::string GetString(const Napi::Object& o, const char* key, const std::string& fallback);
+// Small readers for option objects (TypeScript has validated values already). Every key is required:
+// no setting has a default in C++ (a missing key throws a TypeError naming it).
+double GetNumber(const Napi::Object& o, const char* key);
+bool GetBool(const Napi::Object& o, const char* key);
+std::string GetString(const Napi::Object& o, const char* key);
 std::vector<int64_t> GetIntArray(const Napi::Object& o, const char* key);
 Napi::Object GetObject(const Napi::CallbackInfo& info, size_t index, const char* what);
 

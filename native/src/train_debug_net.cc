@@ -34,9 +34,9 @@ class SmallNet : public EmbeddingNet {
 Napi::Value Create(const Napi::CallbackInfo& info) {
   return Guarded(info, "trainer.smallNet", [&]() -> Napi::Value {
     Napi::Object o = GetObject(info, 0, "options");
-    int64_t width = static_cast<int64_t>(GetNumber(o, "width", 16));
-    int64_t dim = static_cast<int64_t>(GetNumber(o, "dim", 8));
-    uint64_t seed = static_cast<uint64_t>(GetNumber(o, "seed", 0));
+    int64_t width = static_cast<int64_t>(GetNumber(o, "width"));
+    int64_t dim = static_cast<int64_t>(GetNumber(o, "dim"));
+    uint64_t seed = static_cast<uint64_t>(GetNumber(o, "seed"));
     std::shared_ptr<EmbeddingNet> net = Seeded(seed, [&] { return std::make_shared<SmallNet>(width, dim); });
     return WrapHandle(info.Env(), net);
   });

@@ -24,11 +24,11 @@ struct Trainer {
   static constexpr napi_type_tag kTag = {0x51d0c3a2b4e54f66ULL, 0x8b7c6d5e4f3a2b1cULL};
   std::shared_ptr<EmbeddingNet> net;
   StepConfig step;
-  double momentum = 0.9, weightDecay = 1e-3, unknownLr = 0.1;
+  double momentum{}, weightDecay{}, unknownLr{};  // from the binding (no defaults in C++)
   c10::Device device = c10::Device(c10::kCPU);
   at::Tensor known, unknown, knownText;
   std::map<std::string, at::Tensor> momentumBuffers;
-  MemoryBank bank{2};
+  MemoryBank bank{0};  // sized from options.bankBatches in Create
   std::shared_ptr<Group> group;  // data-parallel ranks (nullptr: a single process)
   bool mixedPrecision = false;   // bfloat16 autocast for the network's forward pass
   // Parameters, losses and SGD in float32, or float64 (a numerical check: rounding ~1e-16, so runs
@@ -99,30 +99,29 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     Napi::Object o = GetObject(info, 1, "options");
     auto t = std::make_shared<Trainer>();
     t->net = net;
-    t->device = ParseDevice(GetString(o, "device", "cpu"));
+    t->device = ParseDevice(GetString(o, "device"));
     auto grid = GetIntArray(o, "grid");
-    if (grid.size() == 2) {
-      t->step.gridY = grid[0];
-      t->step.gridX = grid[1];
-    }
-    t->step.kmeansIterations = static_cast<int64_t>(GetNumber(o, "kmeansIterations", 10));
-    t->step.locationWeight = GetNumber(o, "locationWeight", 1.0);
-    t->step.kappa = GetNumber(o, "kappa", 10.0);
-    t->step.useContrastive = GetBool(o, "contrastive", true);
-    t->step.useEmbedding = GetBool(o, "embedding", true);
-    t->step.useSemantic = GetBool(o, "semantic", true);
-    t->step.maskclipPlus = GetBool(o, "maskclipPlus", false);
-    t->step.weightContrastive = GetNumber(o, "weightContrastive", 1.0);
-    t->step.weightEmbedding = GetNumber(o, "weightEmbedding", 1.0);
-    t->step.weightSemantic = GetNumber(o, "weightSemantic", 1.0);
-    t->step.semanticTemperature = GetNumber(o, "semanticTemperature", 0.1);
-    t->step.lossImpl = GetString(o, "lossImpl", "tiled");
-    t->momentum = GetNumber(o, "momentum", 0.9);
-    t->weightDecay = GetNumber(o, "weightDecay", 1e-3);
-    t->unknownLr = GetNumber(o, "unknownLr", 0.1);
-    t->mixedPrecision = GetBool(o, "mixedPrecision", false);
-    t->dtype = DtypeFromName(GetString(o, "dtype", "float32"), "options");
-    t->bank = MemoryBank(static_cast<int64_t>(GetNumber(o, "bankBatches", 2)));
+    if (grid.size() != 2) ThrowType("Expected [gy, gx] for options.grid");
+    t->step.gridY = grid[0];
+    t->step.gridX = grid[1];
+    t->step.kmeansIterations = static_cast<int64_t>(GetNumber(o, "kmeansIterations"));
+    t->step.locationWeight = GetNumber(o, "locationWeight");
+    t->step.kappa = GetNumber(o, "kappa");
+    t->step.useContrastive = GetBool(o, "contrastive");
+    t->step.useEmbedding = GetBool(o, "embedding");
+    t->step.useSemantic = GetBool(o, "semantic");
+    t->step.maskclipPlus = GetBool(o, "maskclipPlus");
+    t->step.weightContrastive = GetNumber(o, "weightContrastive");
+    t->step.weightEmbedding = GetNumber(o, "weightEmbedding");
+    t->step.weightSemantic = GetNumber(o, "weightSemantic");
+    t->step.semanticTemperature = GetNumber(o, "semanticTemperature");
+    t->step.lossImpl = GetString(o, "lossImpl");
+    t->momentum = GetNumber(o, "momentum");
+    t->weightDecay = GetNumber(o, "weightDecay");
+    t->unknownLr = GetNumber(o, "unknownLr");
+    t->mixedPrecision = GetBool(o, "mixedPrecision");
+    t->dtype = DtypeFromName(GetString(o, "dtype"), "options");
+    t->bank = MemoryBank(static_cast<int64_t>(GetNumber(o, "bankBatches")));
     t->known = OptionalTensorFromJs(o.Get("known"), "known");
     t->unknown = OptionalTensorFromJs(o.Get("unknown"), "unknown");
     t->knownText = OptionalTensorFromJs(o.Get("knownText"), "knownText");
@@ -147,9 +146,9 @@ Napi::Value Step(const Napi::CallbackInfo& info) {
     batch.regions = TensorFromJs(b.Get("regions"), "batch.regions");
     batch.ignore = TensorFromJs(b.Get("ignore"), "batch.ignore");
     batch.clip = TensorFromJs(b.Get("clip"), "batch.clip");
-    batch.pairs = static_cast<int64_t>(GetNumber(b, "pairs", 0));
-    batch.imageOffset = static_cast<int64_t>(GetNumber(b, "imageOffset", 0));
-    double lr = GetNumber(GetObject(info, 2, "options"), "lr", 1e-3);
+    batch.pairs = static_cast<int64_t>(GetNumber(b, "pairs"));
+    batch.imageOffset = static_cast<int64_t>(GetNumber(b, "imageOffset"));
+    double lr = GetNumber(GetObject(info, 2, "options"), "lr");
     return RunAsync(
         info.Env(), "trainer.step",
         [t, batch, lr]() -> Producer {
@@ -255,7 +254,7 @@ Napi::Value Restore(const Napi::CallbackInfo& info) {
     StateDict model = StateDictFromJs(s.Get("model"), "state.model");
     StateDict momentum = StateDictFromJs(s.Get("momentum"), "state.momentum");
     StateDict extra = StateDictFromJs(s.Get("extra"), "state.extra");
-    int64_t iteration = static_cast<int64_t>(GetNumber(s, "iteration", 0));
+    int64_t iteration = static_cast<int64_t>(GetNumber(s, "iteration"));
     return RunAsync(info.Env(), "trainer.restore", [t, model, momentum, extra, iteration]() -> Producer {
       std::lock_guard<std::mutex> lock(t->mutex);
       torch::NoGradGuard ng;

@@ -19,13 +19,14 @@
 namespace clips4 {
 
 struct StepConfig {
-  int64_t gridY = 6, gridX = 6, kmeansIterations = 10;
-  double locationWeight = 1.0;
-  double kappa = 10.0;
-  bool useContrastive = true, useEmbedding = true, useSemantic = true, maskclipPlus = false;
-  double weightContrastive = 1.0, weightEmbedding = 1.0, weightSemantic = 1.0;
-  double semanticTemperature = 0.1;
-  std::string lossImpl = "tiled";
+  // No defaults here: every field comes from the binding (src/train/schema.ts declares the values).
+  int64_t gridY{}, gridX{}, kmeansIterations{};
+  double locationWeight{};
+  double kappa{};
+  bool useContrastive{}, useEmbedding{}, useSemantic{}, maskclipPlus{};
+  double weightContrastive{}, weightEmbedding{}, weightSemantic{};
+  double semanticTemperature{};
+  std::string lossImpl;
 };
 
 // A batch of 2B views: view v of image b is row v*B + b. Regions are unique per image and shared by

@@ -18,6 +18,8 @@ import { normalizeImages } from '../../src/image/normalize.ts';
 import { resizeExact } from '../../src/image/resize.ts';
 import { PAPER_NET, PixelEmbedder } from '../../src/net/embedder.ts';
 import { NativeTrainer } from '../../src/train/native-trainer.ts';
+import { defaultConfig } from '../../src/train/config.ts';
+import { trainerOptions } from '../../src/train/options.ts';
 import { makeRng } from '../../src/rng.ts';
 import type { BenchResult } from './sgemm.ts';
 
@@ -79,7 +81,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     emit({ name: 'data.twoView', metric: `two views at ${CROP}² with regions and cached CLIP features, batch ${BATCH}`, value: dataRate, unit: 'samples/s' });
 
     const rand = (n: number) => ({ dtype: 'float32' as const, shape: [n, E], data: Float32Array.from({ length: n * E }, () => r.range(-1, 1)) });
-    const trainer = NativeTrainer.create(embedder.handle, { known: rand(20), unknown: rand(32), knownText: rand(20), grid: paper ? [6, 6] : [3, 3] });
+    const trainer = NativeTrainer.create(embedder.handle, trainerOptions(defaultConfig([`segments.grid=${paper ? '[6,6]' : '[3,3]'}`]), { known: rand(20), unknown: rand(32), knownText: rand(20) }));
     await trainer.step(last, 1e-3);
     const steps = paper ? 1 : 2;
     const stepRate = await perSecond(steps * BATCH, async () => {

@@ -39,7 +39,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
   // line calls the batched kernel once per image, which separates batching from the formulation.
   for (const side of [42, 84]) {
     const emb = random([16, 512, side, side]);
-    const opts = { grid: [6, 6] as [number, number], iterations: 10 };
+    const opts = { grid: [6, 6] as [number, number], iterations: 10, locationWeight: 1 };
     // Best of two runs each: the first call at a new size also pays for growing the CPU block
     // cache (page faults on fresh memory), which neither implementation would pay in a training loop.
     const time = async (f: () => Promise<unknown>) => {

@@ -26,13 +26,13 @@ function spawnSeconds(): number {
 
 export async function run(emit: (r: BenchResult) => void): Promise<void> {
   const rt = native().runtime;
-  const per = (await rt.sgemm({ n: 1024, iterations: 5 })).seconds / 5;
-  const gap = await maxTimerGap(() => rt.sgemm({ n: 1024, iterations: Math.ceil(2 / per) }));
+  const per = (await rt.sgemm({ n: 1024, iterations: 5, device: 'cpu' })).seconds / 5;
+  const gap = await maxTimerGap(() => rt.sgemm({ n: 1024, iterations: Math.ceil(2 / per), device: 'cpu' }));
   emit({ name: 'latency.eventLoop', metric: 'longest 10 ms timer gap during a ~2 s native call', value: gap, unit: 'ms' });
   const idle = Math.min(spawnSeconds(), spawnSeconds());
   let busy = Infinity;
   for (let r = 0; r < 3; r++) {
-    const inFlight = Promise.all([rt.sgemm({ n: 1024, iterations: 20 }), rt.sgemm({ n: 1024, iterations: 20 })]);
+    const inFlight = Promise.all([rt.sgemm({ n: 1024, iterations: 20, device: 'cpu' }), rt.sgemm({ n: 1024, iterations: 20, device: 'cpu' })]);
     busy = Math.min(busy, spawnSeconds());
     await inFlight;
   }

@@ -11,7 +11,7 @@ export interface BenchResult {
 }
 
 export async function sgemmGflops(n = 2048, iterations = 10): Promise<number> {
-  return (await native().runtime.sgemm({ n, iterations })).gflops;
+  return (await native().runtime.sgemm({ n, iterations, device: 'cpu' })).gflops;
 }
 
 export async function run(emit: (r: BenchResult) => void): Promise<void> {

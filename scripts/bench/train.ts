@@ -5,6 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeTrainer } from '../../src/train/native-trainer.ts';
+import { defaultConfig } from '../../src/train/config.ts';
+import { trainerOptions } from '../../src/train/options.ts';
 import { PixelEmbedder, PAPER_NET, type NetConfig } from '../../src/net/embedder.ts';
 import { zeros, type Tensor } from '../../src/tensor.ts';
 import { makeRng } from '../../src/rng.ts';
@@ -31,7 +33,7 @@ async function secondsPerStep(net: NetConfig, pairs: number, crop: number, grid:
   const unknown = zeros('float32', [8, E]);
   const r = makeRng(1);
   for (const t of [known, unknown]) for (let i = 0; i < t.data.length; i++) t.data[i] = r() - 0.5;
-  const trainer = NativeTrainer.create(embedder.handle, { grid, known, unknown, kmeansIterations: 10 });
+  const trainer = NativeTrainer.create(embedder.handle, trainerOptions(defaultConfig([`segments.grid=${JSON.stringify(grid)}`, 'segments.kmeansIterations=10']), { known, unknown }));
   const b = batch(pairs, crop, embedder.stride, E, 2);
   await trainer.step(b, 1e-3); // warm-up: allocations, the memory bank fills
   const t0 = performance.now();

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clips4Error, ErrorCodes, invalidParameter } from '../errors';
-import type { ClipInfo, DenseVariant, Handle } from '../binding';
+import type { ClipArchitecture, ClipInfo, DenseVariant, Handle } from '../binding';
 import { call, native } from '../native';
 
 export type { ClipBinding, ClipInfo, DenseVariant } from '../binding';
@@ -18,6 +18,20 @@ import { resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { fromHuggingFace, isHuggingFaceClip } from './hf';
 import { promptTemplates } from './templates';
 import { loadTokenizer, tokenize, defaultTokenizer, type Tokenizer } from './tokenizer';
+
+/** OpenAI's ViT-B/16 (the paper's teacher): the sizes Clip.create takes when not given. */
+export const CLIP_VIT_B16: Omit<ClipArchitecture, 'vocabSize'> = {
+  kind: 'vit',
+  embedDim: 512,
+  imageResolution: 224,
+  visionWidth: 768,
+  visionLayers: 12,
+  patchSize: 16,
+  resnetLayers: [],
+  contextLength: 77,
+  textWidth: 512,
+  textLayers: 12,
+};
 
 
 
@@ -77,8 +91,11 @@ export class Clip {
     return new Clip(handle, info, tokenizer, `${path.resolve(file)}:${st.size}:${st.mtimeMs}`);
   }
 
-  /** A randomly initialised CLIP (OpenAI initialisation) of the given architecture, for training. */
-  static async create(config: Partial<ClipInfo> & { kind: 'vit' | 'resnet' }, tokenizer: Tokenizer, options: { device?: string; seed?: number } = {}): Promise<Clip> {
+  /**
+   * A randomly initialised CLIP (OpenAI initialisation) of the given architecture, for training; the
+   * sizes not given are ViT-B/16's (CLIP_VIT_B16), the vocabulary the tokenizer's.
+   */
+  static async create(config: Partial<Omit<ClipArchitecture, 'vocabSize'>> & { kind: 'vit' | 'resnet' }, tokenizer: Tokenizer, options: { device?: string; seed?: number } = {}): Promise<Clip> {
     const device = resolveDevice('options.device', options.device ?? 'cpu');
     const seed = integer('options.seed', options.seed ?? 0, 0);
     // Head counts follow OpenAI's build_model: a ViT has ⌊visionWidth / 64⌋ heads over visionWidth
@@ -91,8 +108,13 @@ export class Clip {
         throw invalidParameter('config.visionWidth', config.kind === 'vit' ? 'a ViT width of at least 64 that its ⌊width / 64⌋ heads divide (e.g. 64, 128, 768)' : 'a ResNet width of at least 2 (e.g. 64)', w);
       }
     }
-    const { handle, info } = await call(() => native().clip.create({ ...config, vocabSize: tokenizer.vocabSize }, { device, seed }));
+    const { handle, info } = await call(() => native().clip.create({ ...CLIP_VIT_B16, ...config, vocabSize: tokenizer.vocabSize }, { device, seed }));
     return new Clip(handle, info, tokenizer, `created:${seed}:${Date.now()}`);
+  }
+
+  /** Pixels per dense feature: the ViT's patch, or the ModifiedResNet's total stride (32). */
+  get stride(): number {
+    return this.info.kind === 'vit' ? this.info.patchSize! : 32;
   }
 
   private checkImages(t: Tensor): void {
@@ -116,7 +138,7 @@ export class Clip {
 
   /** Normalised images for dense features: aspect kept, shorter side → `shorter`, sides multiples of the patch. */
   async prepareDense(images: ImageInput[], shorter: number, norm: Normalization = { mean: CLIP_MEAN, std: CLIP_STD }): Promise<Tensor<'float32'>> {
-    const multipleOf = this.info.kind === 'vit' ? this.info.patchSize! : 32;
+    const multipleOf = this.stride;
     const raws = await Promise.all(images.map(async (i) => resizeKeepAspect(await loadImage(i), { shorter, multipleOf })));
     return normalizeImages(raws, norm);
   }
@@ -139,7 +161,7 @@ export class Clip {
     const o = optionsObject('options', options);
     onlyKeys('options', o, ['variant', 'window', 'stride']);
     const variant = opt(o, 'variant', 'maskclip', (n, v) => oneOf(n, v, ['maskclip', 'clearclip', 'sclip', 'naclip'] as const));
-    const multiple = this.info.kind === 'vit' ? this.info.patchSize! : 32;
+    const multiple = this.stride;
     const [, , h, w] = images.shape;
     if (h % multiple || w % multiple) {
       throw clips4Error(ErrorCodes.shape, `Expected image sides divisible by ${multiple} (the ${this.info.kind === 'vit' ? 'patch size' : 'ResNet stride'}) but received ${h}×${w}; resize with resizeKeepAspect({multipleOf: ${multiple}})`, 'RangeError');
@@ -149,7 +171,8 @@ export class Clip {
     if ((window !== undefined && window % multiple) || (stride !== undefined && stride % multiple)) {
       throw clips4Error(ErrorCodes.invalidArg, `Expected window and stride to be multiples of ${multiple}`, 'RangeError');
     }
-    const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, window, stride }));
+    // 0: no sliding window (the whole image at once); a window without a stride does not overlap.
+    const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, window: window ?? 0, stride: stride ?? 0, attention: false }));
     return r.features;
   }
 
@@ -162,7 +185,7 @@ export class Clip {
   /** The last block's attention for a variant (tests of the variants' defining properties). */
   async denseAttention(images: Tensor<'float32'>, variant: DenseVariant): Promise<Tensor<'float32'>> {
     this.checkImages(images);
-    const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, attention: true }));
+    const r = await call(() => native().clip.denseFeatures(this.handle, images, { variant, window: 0, stride: 0, attention: true }));
     if (!r.attention) throw clips4Error(ErrorCodes.invalidArg, `variant '${variant}' has no attention to report`);
     return r.attention;
   }

@@ -15,7 +15,7 @@ export interface LabelGrid {
 }
 
 /** k-means for the k-NN protocol (supplement §Inference): 36 segments per image, 20 iterations. */
-export const KNN_KMEANS = { grid: [6, 6] as [number, number], iterations: 20 };
+export const KNN_KMEANS = { grid: [6, 6] as [number, number], iterations: 20, locationWeight: 1 };
 
 /** The k-means grid clamped to the feature map (a 6×6 grid needs at least 6×6 cells). */
 export function clampGrid(grid: [number, number], h: number, w: number): [number, number] {
@@ -31,7 +31,7 @@ export async function kmeansSegments(features: Tensor<'float32'>, sizes: LabelGr
   const [n, D, h, w] = features.shape;
   const grid = clampGrid(options.grid ?? KNN_KMEANS.grid, h, w);
   const K = grid[0] * grid[1];
-  const km = await sphericalKMeans(features, { grid, iterations: options.iterations ?? KNN_KMEANS.iterations });
+  const km = await sphericalKMeans(features, { grid, iterations: options.iterations ?? KNN_KMEANS.iterations, locationWeight: KNN_KMEANS.locationWeight });
   const labels = km.labels;
   // Global ids over the batch so that one segmentMeans call serves every image.
   labels.data.forEach((l, p) => (labels.data[p] = l < 0 ? -1 : Math.floor(p / (h * w)) * K + l));

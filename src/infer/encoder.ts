@@ -17,4 +17,6 @@ export interface Encoder {
 export interface TextSide {
   /** Class embeddings [C,E] from prompt-template ensembles (cached by the implementation). */
   textClassifier(names: string[], options?: { templates?: string[] }): Promise<Tensor<'float32'>>;
+  /** The scale of CLIP's softmax over classes (exp(logit_scale), 100 for OpenAI's weights). */
+  logitScale(): Promise<number>;
 }

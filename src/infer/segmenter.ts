@@ -91,7 +91,7 @@ export class Segmenter {
       encoder = { multipleOf: embedder.stride, mean: CLIP_MEAN, std: CLIP_STD, encode: (x) => embedder.embed(x) };
     } else {
       encoder = {
-        multipleOf: clip.info.kind === 'vit' ? clip.info.patchSize! : 32,
+        multipleOf: clip.stride,
         mean: CLIP_MEAN,
         std: CLIP_STD,
         encode: (x) => clip.denseFeatures(x, { variant, window, stride }),
@@ -178,8 +178,10 @@ export class Segmenter {
         const feats = await this.batcher.submit(tensor.shape.join('x'), { tensor });
         const classifier = await classifierPromise;
         const keys = smooth > 0 ? await this.encoder.keys!(tensor) : undefined;
+        // Scores are CLIP's own softmax over the classes: its logit scale (100 for OpenAI's weights).
+        const logitScale = await this.text.logitScale();
         const r = await call(() =>
-          native().segment.classify(feats, classifier, { height: image.height, width: image.width, denoiseThreshold: denoise, scores: wantScores || threshold > 0, device: this.device, keys, smoothThreshold: smooth }),
+          native().segment.classify(feats, classifier, { height: image.height, width: image.width, logitScale, denoiseThreshold: denoise, scores: wantScores || threshold > 0, device: this.device, keys, smoothThreshold: smooth }),
         );
         const labels = new Uint16Array(r.labels.data as Int32Array);
         if (threshold > 0 && r.scores) {

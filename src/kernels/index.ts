@@ -1,4 +1,7 @@
 // The CLIP-S4 kernels exposed for tests, benchmarks and research (validated here, run natively).
+// What is a training setting (grid, iterations, κ, temperature, m, logit scale) has no default here:
+// the caller passes it (the trainer from src/train/schema.ts), so each value is declared once. Only
+// implementation choices (device, impl, tile) default.
 import type { BankHandle } from '../binding';
 import { call, native } from '../native';
 
@@ -10,19 +13,20 @@ import { integer, number, oneOf, optionsObject, onlyKeys, opt, string } from '..
 
 
 /** Spherical k-means per image on [embedding, location]; ignored pixels get −1. */
-export async function sphericalKMeans(emb: Tensor<'float32'>, options: { grid?: [number, number]; iterations?: number; locationWeight?: number; ignore?: Tensor<'uint8'>; device?: string; impl?: 'batched' | 'perImage' } = {}) {
+export async function sphericalKMeans(emb: Tensor<'float32'>, options: { grid: [number, number]; iterations: number; locationWeight: number; ignore?: Tensor<'uint8'>; device?: string; impl?: 'batched' | 'perImage' }) {
   const dims = checkTensor('emb', emb, { dtype: 'float32', shape: ['B', 'D', 'H', 'W'] });
   const o = optionsObject('options', options);
   onlyKeys('options', o, ['grid', 'iterations', 'locationWeight', 'ignore', 'device', 'impl']);
-  const grid = (o.grid as number[] | undefined) ?? [6, 6];
+  if (!Array.isArray(o.grid) || o.grid.length !== 2) throw invalidParameter('options.grid', '[gy, gx]', o.grid);
+  const grid = o.grid as number[];
   integer('options.grid[0]', grid[0], 1, dims.H);
   integer('options.grid[1]', grid[1], 1, dims.W);
   if (o.ignore !== undefined) checkTensor('options.ignore', o.ignore, { dtype: 'uint8', shape: ['B', 'H', 'W'] }, dims);
   return call(() =>
     native().kernels.sphericalKMeans(emb, {
       grid,
-      iterations: opt(o, 'iterations', 10, (n, v) => integer(n, v, 0, 10000)),
-      locationWeight: opt(o, 'locationWeight', 1, (n, v) => number(n, v, 0)),
+      iterations: integer('options.iterations', o.iterations, 0, 10000),
+      locationWeight: number('options.locationWeight', o.locationWeight, 0),
       ignore: o.ignore as Tensor | undefined,
       device: opt(o, 'device', 'cpu', string),
       impl: opt(o, 'impl', 'batched', (n, v) => oneOf(n, v, ['batched', 'perImage'] as const)),
@@ -45,7 +49,7 @@ export async function segmentMeans(features: Tensor<'float32'>, segments: Tensor
 }
 
 /** The pixel-segment contrastive loss L_t with its gradients. */
-export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixelGroup: Tensor<'int64'>; pixelSegment: Tensor<'int64'>; segments: Tensor<'float32'>; segmentGroup: Tensor<'int64'>; bank?: Tensor<'float32'>; kappa?: number; impl?: 'tiled' | 'naive'; tile?: number }) {
+export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixelGroup: Tensor<'int64'>; pixelSegment: Tensor<'int64'>; segments: Tensor<'float32'>; segmentGroup: Tensor<'int64'>; bank?: Tensor<'float32'>; kappa: number; impl?: 'tiled' | 'naive'; tile?: number }) {
   const dims = checkTensor('embeddings', o.embeddings, { dtype: 'float32', shape: ['N', 'D'] });
   checkTensor('pixelGroup', o.pixelGroup, { dtype: 'int64', shape: ['N'] }, dims);
   checkTensor('pixelSegment', o.pixelSegment, { dtype: 'int64', shape: ['N'] }, dims);
@@ -54,7 +58,7 @@ export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixel
   if (o.bank) checkTensor('bank', o.bank, { dtype: 'float32', shape: ['M', 'D'] }, dims);
   const impl = oneOf('impl', o.impl ?? 'tiled', ['tiled', 'naive'] as const);
   const tile = integer('tile', o.tile ?? 4096, 1);
-  return call(() => native().kernels.pixelSegmentLoss({ ...o, kappa: number('kappa', o.kappa ?? 10, 1e-6), impl, tile }));
+  return call(() => native().kernels.pixelSegmentLoss({ ...o, kappa: number('kappa', o.kappa, 1e-6), impl, tile }));
 }
 
 /** L_e (paper eq. 2): mean over segments of 1 − cos(v_s, i_s), with its gradient w.r.t. the segments. */
@@ -70,14 +74,14 @@ export async function embeddingLoss(o: { segments: Tensor<'float32'>; clipSegmen
  * L_s (paper eq. 3): pseudo-labels y_s = argmax_l cos(i_s, c_l), then the mean cross-entropy of
  * softmax(cos(v_s, C) / temperature) against them; returns the labels and the segments' gradient.
  */
-export async function semanticLoss(o: { segments: Tensor<'float32'>; clipSegments: Tensor<'float32'>; prototypes: Tensor<'float32'>; temperature?: number }) {
+export async function semanticLoss(o: { segments: Tensor<'float32'>; clipSegments: Tensor<'float32'>; prototypes: Tensor<'float32'>; temperature: number }) {
   const x = optionsObject('options', o);
   onlyKeys('options', x, ['segments', 'clipSegments', 'prototypes', 'temperature']);
   const dims = checkTensor('segments', o.segments, { dtype: 'float32', shape: ['P', 'D'] });
   checkTensor('clipSegments', o.clipSegments, { dtype: 'float32', shape: ['P', 'D'] }, dims);
   checkTensor('prototypes', o.prototypes, { dtype: 'float32', shape: ['L', 'D'] }, dims);
   if (dims.L < 1) throw invalidParameter('prototypes', 'at least one prototype row', '[0, D]');
-  const temperature = opt(x, 'temperature', 0.1, (n, v) => number(n, v, 1e-6));
+  const temperature = number('options.temperature', x.temperature, 1e-6);
   return call(() => native().kernels.semanticLoss({ segments: o.segments, clipSegments: o.clipSegments, prototypes: o.prototypes, temperature }));
 }
 
@@ -102,13 +106,13 @@ export async function unknownPrototypeLoss(o: { unknown: Tensor<'float32'>; clip
  * Known-class prototypes (paper Fig. 3b): softmax over classes of logitScale·cos(i_s, t_k) for every
  * CLIP segment embedding, then per class the normalised mean of its top-m segments.
  */
-export async function knownPrototypes(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m?: number; logitScale: number }) {
+export async function knownPrototypes(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m: number; logitScale: number }) {
   const dims = checkTensor('clipSegments', clipSegments, { dtype: 'float32', shape: ['S', 'E'] });
   checkTensor('text', text, { dtype: 'float32', shape: ['K', 'E'] }, dims);
   if (dims.S < 1) throw invalidParameter('clipSegments', 'at least one segment', '[0, E]');
   const o = optionsObject('options', options);
   onlyKeys('options', o, ['m', 'logitScale']);
-  const m = opt(o, 'm', 32, (n, v) => integer(n, v, 1));
+  const m = integer('options.m', o.m, 1);
   // No default: the scale belongs to the CLIP whose segments and text these are (Clip.logitScale).
   const logitScale = number('options.logitScale', o.logitScale, 0);
   return call(() => native().kernels.knownPrototypes(clipSegments, text, { m, logitScale }));

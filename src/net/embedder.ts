@@ -11,24 +11,11 @@ import * as safetensors from '../safetensors';
 import { checkTensor, type Tensor } from '../tensor';
 import { boolean, integer, oneOf, optionsObject, onlyKeys, opt } from '../validate';
 import { resolveDevice } from '../runtime';
+import { PAPER_NET } from './paper-net';
 
 
 
-/** ResNet-50 (torchvision) + PSPNet with CLIP ViT-B/16's 512-d embeddings: the paper's network. */
-export const PAPER_NET: NetConfig = {
-  block: 'bottleneck',
-  layers: [3, 4, 6, 3],
-  inner: [64, 128, 256, 512],
-  out: [256, 512, 1024, 2048],
-  stem: 64,
-  deepStem: false,
-  dilation: [false, true, true],
-  headChannels: 512,
-  bins: [1, 2, 3, 6],
-  norm: 'bn',
-  upsample: false,
-  embedDim: 512,
-};
+export { PAPER_NET } from './paper-net';
 
 const configKeys = Object.keys(PAPER_NET);
 

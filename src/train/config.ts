@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clips4Error, ErrorCodes } from '../errors';
 import { closest, isPlainObject } from '../validate';
-import { SCHEMA, type Config, type Field } from './schema';
+import { SCHEMA_FIELDS as SCHEMA, type Config, type Field } from './schema';
 
 export interface ResolvedConfig {
   config: Config;
@@ -73,6 +73,17 @@ function check(key: string, source: string, f: Field, v: unknown): unknown {
 
 /** Composes `file` (and its bases), applies `sets` ('a.b=value', value parsed as JSON when it can be) and validates. */
 export function resolveConfig(file: string | undefined, sets: string[] = []): ResolvedConfig {
+  const resolved = composeConfig(file, sets);
+  if (!resolved.config.clip.weights) throw clips4Error(ErrorCodes.config, 'clip.weights is required: set it in the config or with --set clip.weights=FILE');
+  return resolved;
+}
+
+/** The schema's defaults with `sets` applied (no CLIP weights needed): what code that needs a complete config without a file starts from, e.g. tests of the trainer. */
+export function defaultConfig(sets: string[] = []): Config {
+  return composeConfig(undefined, sets).config;
+}
+
+function composeConfig(file: string | undefined, sets: string[]): ResolvedConfig {
   const acc: Record<string, Record<string, unknown>> = {};
   const sources: Record<string, string> = {};
   if (file) readLayer(file, [], acc, sources);
@@ -105,6 +116,5 @@ export function resolveConfig(file: string | undefined, sets: string[] = []): Re
     }
     (config as Record<string, unknown>)[section] = out;
   }
-  if (!config.clip.weights) throw clips4Error(ErrorCodes.config, 'clip.weights is required: set it in the config or with --set clip.weights=FILE');
   return { config, sources };
 }

@@ -1,41 +1,17 @@
 // The native trainer: owns the network, SGD state, prototypes and memory bank; steps run off the
-// main thread. Options are validated here (the schema in src/train/config holds the defaults used
-// by the training job); batches are checked against each other's shapes before they are sent.
+// main thread. Options are validated here and have no defaults (src/train/schema.ts declares every
+// value once); batches are checked against each other's shapes before they are sent.
+import type { NativeTrainerOptions } from '../binding';
+import { invalidParameter } from '../errors';
 import { call, native, type Handle, type StepMetrics, type TrainerState } from '../native';
 import { checkTensor, type Tensor } from '../tensor';
 import { boolean, integer, number, oneOf, optionsObject, onlyKeys, opt, string } from '../validate';
 
-export interface TrainerOptions {
-  device?: string;
-  grid?: [number, number];
-  kmeansIterations?: number;
-  locationWeight?: number;
-  kappa?: number;
-  bankBatches?: number;
-  contrastive?: boolean;
-  embedding?: boolean;
-  semantic?: boolean;
-  maskclipPlus?: boolean;
-  weightContrastive?: number;
-  weightEmbedding?: number;
-  weightSemantic?: number;
-  semanticTemperature?: number;
-  lossImpl?: 'tiled' | 'naive';
-  momentum?: number;
-  weightDecay?: number;
-  unknownLr?: number;
-  /** bfloat16 autocast for the network's forward pass (losses, k-means and SGD stay float32). */
-  mixedPrecision?: boolean;
-  /** Parameters, losses and SGD in float32, or float64 (numerical checks: checkpoints are then float64). */
-  dtype?: 'float32' | 'float64';
-  /** Known-class prototypes [K,E] (CLIP image space), unknown prototypes [U,E], known text embeddings [K,E]. */
-  known?: Tensor<'float32'>;
-  unknown?: Tensor<'float32'>;
-  knownText?: Tensor<'float32'>;
-  /** A data-parallel process group (ProcessGroup.handle): gradients, batch-norm statistics, segments
-   *  and the memory bank are shared with the other ranks; each rank steps on its slice of the batch. */
-  group?: Handle;
-}
+/**
+ * Every trainer option, required: the values come from one place (src/train/schema.ts through
+ * trainerOptions() in src/train/options.ts for a training run; tests spell theirs out).
+ */
+export type TrainerOptions = NativeTrainerOptions;
 
 const keys = [
   'device', 'grid', 'kmeansIterations', 'locationWeight', 'kappa', 'bankBatches', 'contrastive', 'embedding', 'semantic',
@@ -75,40 +51,44 @@ export class NativeTrainer {
   private constructor(private readonly handle: Handle) {}
 
   /** `model` is a native embedding-network handle (PixelEmbedder, or smallNet for tests). */
-  static create(model: Handle, options: TrainerOptions = {}): NativeTrainer {
+  static create(model: Handle, options: TrainerOptions): NativeTrainer {
     const o = optionsObject('options', options);
     onlyKeys('options', o, keys);
+    const need = <T>(key: string, check: (name: string, v: unknown) => T): T => {
+      if (o[key] === undefined) throw invalidParameter(`options.${key}`, 'a value (every trainer option is required: see trainerOptions() in src/train/options.ts)', undefined);
+      return check(`options.${key}`, o[key]);
+    };
     const pos = (n: string, v: unknown) => number(n, v, 0);
-    const clean: Record<string, unknown> = {
-      device: opt(o, 'device', 'cpu', string),
-      grid: opt(o, 'grid', [6, 6], (n, v) => {
+    const clean: NativeTrainerOptions = {
+      device: need('device', string),
+      grid: need('grid', (n, v) => {
         if (!Array.isArray(v) || v.length !== 2) throw checkTensorError(`Expected [gy, gx] for ${n}`);
-        return [integer(`${n}[0]`, v[0], 1, 64), integer(`${n}[1]`, v[1], 1, 64)];
+        return [integer(`${n}[0]`, v[0], 1, 64), integer(`${n}[1]`, v[1], 1, 64)] as [number, number];
       }),
-      kmeansIterations: opt(o, 'kmeansIterations', 10, (n, v) => integer(n, v, 0, 1000)),
-      locationWeight: opt(o, 'locationWeight', 1, pos),
-      kappa: opt(o, 'kappa', 10, (n, v) => number(n, v, 1e-6, 1e4)),
-      bankBatches: opt(o, 'bankBatches', 2, (n, v) => integer(n, v, 0, 1000)),
-      contrastive: opt(o, 'contrastive', true, boolean),
-      embedding: opt(o, 'embedding', true, boolean),
-      semantic: opt(o, 'semantic', true, boolean),
-      maskclipPlus: opt(o, 'maskclipPlus', false, boolean),
-      weightContrastive: opt(o, 'weightContrastive', 1, pos),
-      weightEmbedding: opt(o, 'weightEmbedding', 1, pos),
-      weightSemantic: opt(o, 'weightSemantic', 1, pos),
-      semanticTemperature: opt(o, 'semanticTemperature', 0.1, (n, v) => number(n, v, 1e-6, 1e3)),
-      lossImpl: opt(o, 'lossImpl', 'tiled', (n, v) => oneOf(n, v, ['tiled', 'naive'] as const)),
-      momentum: opt(o, 'momentum', 0.9, (n, v) => number(n, v, 0, 1)),
-      weightDecay: opt(o, 'weightDecay', 1e-3, pos),
-      unknownLr: opt(o, 'unknownLr', 0.1, pos),
-      mixedPrecision: opt(o, 'mixedPrecision', false, boolean),
-      dtype: opt(o, 'dtype', 'float32', (n, v) => oneOf(n, v, ['float32', 'float64'] as const)),
+      kmeansIterations: need('kmeansIterations', (n, v) => integer(n, v, 0, 1000)),
+      locationWeight: need('locationWeight', pos),
+      kappa: need('kappa', (n, v) => number(n, v, 1e-6, 1e4)),
+      bankBatches: need('bankBatches', (n, v) => integer(n, v, 0, 1000)),
+      contrastive: need('contrastive', boolean),
+      embedding: need('embedding', boolean),
+      semantic: need('semantic', boolean),
+      maskclipPlus: need('maskclipPlus', boolean),
+      weightContrastive: need('weightContrastive', pos),
+      weightEmbedding: need('weightEmbedding', pos),
+      weightSemantic: need('weightSemantic', pos),
+      semanticTemperature: need('semanticTemperature', (n, v) => number(n, v, 1e-6, 1e3)),
+      lossImpl: need('lossImpl', (n, v) => oneOf(n, v, ['tiled', 'naive'] as const)),
+      momentum: need('momentum', (n, v) => number(n, v, 0, 1)),
+      weightDecay: need('weightDecay', pos),
+      unknownLr: need('unknownLr', pos),
+      mixedPrecision: need('mixedPrecision', boolean),
+      dtype: need('dtype', (n, v) => oneOf(n, v, ['float32', 'float64'] as const)),
     };
     const dims: Record<string, number> = {};
-    if (o.known !== undefined) clean.known = o.known, checkTensor('options.known', o.known, { dtype: 'float32', shape: ['K', 'E'] }, dims);
-    if (o.unknown !== undefined) clean.unknown = o.unknown, checkTensor('options.unknown', o.unknown, { dtype: 'float32', shape: ['U', 'E'] }, dims);
-    if (o.knownText !== undefined) clean.knownText = o.knownText, checkTensor('options.knownText', o.knownText, { dtype: 'float32', shape: ['K', 'E'] }, dims);
-    if (o.group !== undefined) clean.group = o.group;
+    if (options.known !== undefined) clean.known = options.known, checkTensor('options.known', options.known, { dtype: 'float32', shape: ['K', 'E'] }, dims);
+    if (options.unknown !== undefined) clean.unknown = options.unknown, checkTensor('options.unknown', options.unknown, { dtype: 'float32', shape: ['U', 'E'] }, dims);
+    if (options.knownText !== undefined) clean.knownText = options.knownText, checkTensor('options.knownText', options.knownText, { dtype: 'float32', shape: ['K', 'E'] }, dims);
+    if (options.group !== undefined) clean.group = options.group;
     if (clean.maskclipPlus && !clean.knownText) throw checkTensorError('The MaskCLIP+ baseline needs options.knownText (text embeddings of the known classes)');
     return new NativeTrainer(native().trainer.create(model, clean));
   }
@@ -137,6 +117,6 @@ export class NativeTrainer {
 }
 
 /** Poly learning-rate decay: lr · (1 − it/total)^power. */
-export function polyLr(base: number, iteration: number, total: number, power = 0.9): number {
+export function polyLr(base: number, iteration: number, total: number, power: number): number {
   return base * Math.pow(Math.max(0, 1 - iteration / total), power);
 }

@@ -13,7 +13,13 @@ import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
 import { coincidingPrototypes, unknownPrototypes } from './prototypes';
 import { makeRng } from '../rng';
-import { clipMultiple, type Teacher } from './teacher';
+import type { Teacher } from './teacher';
+
+/**
+ * The CLIP segments the prototypes are built from (paper Fig. 3b): k-means of each teacher map on a
+ * grid of at most 3×3 clusters. Not a setting: the paper gives none, and the teacher's maps are small.
+ */
+const CLIP_SEGMENTS = { grid: 3, iterations: 10, locationWeight: 1 };
 
 export interface Prepared {
   samples: Sample[];
@@ -46,7 +52,7 @@ export interface PrepareOptions {
 
 export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const log = o.log ?? (() => {});
-  const multiple = clipMultiple(o.clip);
+  const multiple = o.clip.stride;
   const images: RawImage[] = [];
   const kept: string[] = [];
   const originals: { width: number; height: number }[] = [];
@@ -106,8 +112,9 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     const part = samples.slice(i, i + 64);
     const f: Tensor<'float32'> = { dtype: 'float32', shape: [part.length, E, fh, fw], data: new Float32Array(part.length * E * fh * fw) };
     part.forEach((s, k) => f.data.set(s.clip.data, k * E * fh * fw));
-    const km = await sphericalKMeans(f, { grid: [Math.min(3, fh), Math.min(3, fw)], iterations: 10 });
-    const K = Math.min(3, fh) * Math.min(3, fw);
+    const grid: [number, number] = [Math.min(CLIP_SEGMENTS.grid, fh), Math.min(CLIP_SEGMENTS.grid, fw)];
+    const km = await sphericalKMeans(f, { grid, iterations: CLIP_SEGMENTS.iterations, locationWeight: CLIP_SEGMENTS.locationWeight });
+    const K = grid[0] * grid[1];
     km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
     const m = await segmentMeans(f, km.labels);
     // A cluster k-means left empty has no pixels and a zero mean: it is no CLIP segment, and must

@@ -3,19 +3,20 @@
 // same batches as an uninterrupted one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Clip, type DenseVariant } from '../clip/clip';
+import { Clip } from '../clip/clip';
 import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, worldDataset, type Dataset } from '../data/datasets';
-import { regionSourceFromConfig, type RegionConfig } from '../data/region-source';
-import { DEFAULT_VIEWS, makeBatch, type ViewOptions } from '../data/views';
+import { regionSourceFromConfig } from '../data/region-source';
+import { makeBatch } from '../data/views';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
 import * as safetensors from '../safetensors';
-import { PixelEmbedder, type NetConfig } from '../net/embedder';
+import { PixelEmbedder } from '../net/embedder';
 import { classNames } from '../clip/templates';
 import { deriveSeed, makeRng } from '../rng';
 import { saveCheckpoint, loadLatest } from './checkpoint';
 import type { Config } from './schema';
 import { NativeTrainer, polyLr } from './native-trainer';
+import { netConfig, trainerOptions, viewOptions } from './options';
 import { prepareTraining } from './prepare';
 import { clipTeacher, datasetOracle } from './teacher';
 import { TensorBoardWriter } from './tensorboard';
@@ -34,7 +35,7 @@ export interface RunOptions {
 
 /** The training split of data.kind at data.root (its first data.images items), and the class names prompts may use. */
 function trainingDataset(c: Config): { ds: Dataset; classes: string[] } {
-  const d = c.data as { kind: string; root: string; split: string; images: number };
+  const d = c.data;
   const ds = d.kind === 'world' ? worldDataset(d.root, d.split) : d.kind === 'voc' ? vocDataset(d.root, d.split) : d.kind === 'context' ? contextDataset(d.root, d.split) : d.kind === 'cocostuff' ? cocoStuffDataset(d.root, d.split) : folderDataset(d.root);
   // VOC's background is no class a prompt can name.
   const classes = d.kind === 'voc' ? classNames('voc20') : (ds.classes ?? []);
@@ -42,7 +43,7 @@ function trainingDataset(c: Config): { ds: Dataset; classes: string[] } {
 }
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
-  const t = c.train as { batch: number; iterations: number; lr: number; power: number; momentum: number; weightDecay: number; seed: number; device: string; mixedPrecision: boolean; precision: 'float32' | 'float64' };
+  const t = c.train;
   const group = o.dist ? await ProcessGroup.join(o.dist) : undefined;
   const world = group?.info.worldSize ?? 1;
   const rank = group?.info.rank ?? 0;
@@ -52,65 +53,37 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   }
   const tty = !o.log && process.stderr.isTTY === true;
   const write = (text: string) => process.stderr.write(text);
-  const bar = new Progress({ total: t.iterations, start: 0, tty, every: (c.log as { every: number }).every, columns: process.stderr.columns, write: !lead ? () => {} : o.log ? (text) => o.log!(text.replace(/\n$/, '')) : write });
+  const bar = new Progress({ total: t.iterations, start: 0, tty, every: c.log.every, columns: process.stderr.columns, write: !lead ? () => {} : o.log ? (text) => o.log!(text.replace(/\n$/, '')) : write });
   const log = lead ? (o.log ?? ((l: string) => bar.message(l))) : () => {};
   if (lead) {
     fs.mkdirSync(o.out, { recursive: true });
     writeJsonAtomicSync(path.join(o.out, 'config.json'), c);
   }
-  const clipCfg = c.clip as { weights: string; vocab: string; variant: string; side: number; teacher: string; oracleCorruption: number; oracleNoise: number };
+  const clipCfg = c.clip;
   const clip = await Clip.load(clipCfg.weights, { device: t.device, ...(clipCfg.vocab ? { vocab: clipCfg.vocab } : {}) });
   const { ds, classes } = trainingDataset(c);
   const files = ds.items.map((i) => i.image);
-  const p = c.prototypes as { known: string[]; heldOut: string[]; topM: number; unknown: number; templates: string[] };
+  const p = c.prototypes;
   const knownNames = (p.known.length ? p.known : classes).filter((n) => !p.heldOut.includes(n));
-  if (knownNames.length === 0 && !(c.loss as { semantic: boolean }).semantic === false) {
+  if (knownNames.length === 0 && c.loss.semantic) {
     throw clips4Error(ErrorCodes.config, 'prototypes.known is empty and the dataset has no class names: set prototypes.known or turn loss.semantic off');
   }
-  const data = c.data as { crop: number; scale: number[]; regions: number; compactness: number; resize: number; strict: boolean; cache: string };
+  const data = c.data;
   log(`training on ${files.length} images; ${knownNames.length} known classes${p.heldOut.length ? `, held out: ${p.heldOut.join(', ')}` : ''}`);
   // One process per machine builds the shared caches; the others read them once it is done.
   const builder = !group || group.info.localRank === 0;
   if (!builder) await group!.barrier();
-  const teacher = clipCfg.teacher === 'oracle' ? await datasetOracle([ds], clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant as DenseVariant, clipCfg.side);
-  const prepared = await prepareTraining({ files, clip, teacher, cacheDir: data.cache || path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data as unknown as RegionConfig), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
+  const teacher = clipCfg.teacher === 'oracle' ? await datasetOracle([ds], clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant, clipCfg.side);
+  const prepared = await prepareTraining({ files, clip, teacher, cacheDir: data.cache || path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   if (group && builder) await group.barrier();
   if (lead) {
     // The prototypes training starts from (the checkpoints hold the evolving unknown ones).
     const names = knownNames.length ? knownNames : ['thing'];
     await safetensors.write(path.join(o.out, 'prototypes.safetensors'), { known: prepared.known, unknown: prepared.unknown, knownText: prepared.knownText }, { known: JSON.stringify(names), heldOut: JSON.stringify(p.heldOut) });
   }
-  const m = c.model as unknown as NetConfig & { backbone: string };
-  const { backbone, ...net } = m;
-  const embedder = PixelEmbedder.create({ ...net, embedDim: clip.info.embedDim }, { seed: t.seed, device: t.device });
-  if (backbone) await embedder.loadBackbone(backbone);
-  const l = c.loss as Record<string, number | boolean>;
-  const seg = c.segments as { grid: [number, number]; kmeansIterations: number; locationWeight: number };
-  const trainer = NativeTrainer.create(embedder.handle, {
-    device: t.device,
-    grid: seg.grid,
-    kmeansIterations: seg.kmeansIterations,
-    locationWeight: seg.locationWeight,
-    kappa: l.kappa as number,
-    bankBatches: l.bankBatches as number,
-    contrastive: l.contrastive as boolean,
-    embedding: l.embedding as boolean,
-    semantic: l.semantic as boolean,
-    maskclipPlus: l.maskclipPlus as boolean,
-    weightContrastive: l.weightContrastive as number,
-    weightEmbedding: l.weightEmbedding as number,
-    weightSemantic: l.weightSemantic as number,
-    semanticTemperature: l.temperature as number,
-    unknownLr: l.unknownLr as number,
-    mixedPrecision: t.mixedPrecision,
-    dtype: t.precision,
-    momentum: t.momentum,
-    weightDecay: t.weightDecay,
-    known: prepared.known,
-    unknown: prepared.unknown,
-    knownText: prepared.knownText,
-    ...(group ? { group: group.handle } : {}),
-  });
+  const embedder = PixelEmbedder.create(netConfig(c, clip.info.embedDim), { seed: t.seed, device: t.device });
+  if (c.model.backbone) await embedder.loadBackbone(c.model.backbone);
+  const trainer = NativeTrainer.create(embedder.handle, trainerOptions(c, { known: prepared.known, unknown: prepared.unknown, knownText: prepared.knownText, ...(group ? { group: group.handle } : {}) }));
   let start = 0;
   if (o.resume) {
     const last = await loadLatest(o.out);
@@ -120,8 +93,8 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
       log(`resumed from ${last.dir} at iteration ${start}`);
     } else log('no checkpoint to resume from: starting at iteration 0');
   }
-  const views: ViewOptions = { ...DEFAULT_VIEWS, size: data.crop, scale: [data.scale[0], data.scale[1]], stride: embedder.stride };
-  const ck = c.checkpoint as { every: number; keep: number };
+  const views = viewOptions(c, embedder.stride);
+  const ck = c.checkpoint;
   let stop = false;
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {

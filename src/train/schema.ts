@@ -1,7 +1,9 @@
 // Every training setting, declared once with its type, default, range and help. Defaults are the
 // paper's where it gives one (REFERENCE §4); where it does not, the help says so. Configs are JSON
 // files composed from `_base_` files and `--set a.b=c` overrides.
-import { FELZENSZWALB_DEFAULTS, REGION_METHODS } from '../data/regions';
+import { FELZENSZWALB_DEFAULTS, REGION_METHODS, SLIC_DEFAULTS } from '../data/regions';
+import { DEFAULT_VIEWS } from '../data/views';
+import { PAPER_NET } from '../net/paper-net';
 
 export type FieldType = 'int' | 'number' | 'bool' | 'string' | 'int[]' | 'number[]' | 'bool[]' | 'string[]';
 
@@ -16,16 +18,16 @@ export interface Field {
   length?: number;
 }
 
-export const SCHEMA: Record<string, Record<string, Field>> = {
+export const SCHEMA = {
   data: {
     kind: { type: 'string', default: 'world', values: ['world', 'voc', 'context', 'cocostuff', 'folder'], help: 'dataset layout of data.root' },
     root: { type: 'string', default: 'runs/world', help: 'dataset folder (VOCdevkit, converted Context/COCO-Stuff, a world, or any image folder)' },
     split: { type: 'string', default: 'train', help: "split list to train on ('train_aug' for VOC+SBD)" },
     images: { type: 'int', default: 0, min: 0, help: 'use only the first N images (0 = all)' },
-    crop: { type: 'int', default: 336, min: 16, max: 4096, help: 'side of each augmented view (pixels)' },
-    scale: { type: 'number[]', default: [0.5, 1], length: 2, min: 0.05, max: 1, help: 'random resized crop: area range as a fraction of the image' },
+    crop: { type: 'int', default: DEFAULT_VIEWS.size, min: 16, max: 4096, help: 'side of each augmented view (pixels)' },
+    scale: { type: 'number[]', default: DEFAULT_VIEWS.scale, length: 2, min: 0.05, max: 1, help: 'random resized crop: area range as a fraction of the image' },
     regions: { type: 'int', default: 48, min: 2, max: 10000, help: 'SLIC superpixels per image (the regions of the positives)' },
-    compactness: { type: 'number', default: 10, min: 0, help: 'SLIC compactness' },
+    compactness: { type: 'number', default: SLIC_DEFAULTS.compactness, min: 0, help: 'SLIC compactness' },
     regionMethod: { type: 'string', default: 'slic', values: REGION_METHODS, help: 'how regions are computed: SLIC (data.regions, data.compactness) or Felzenszwalb graph segmentation (data.felzenszwalb*)' },
     felzenszwalbScale: { type: 'number', default: FELZENSZWALB_DEFAULTS.scale, min: 0, help: 'Felzenszwalb scale k (larger: fewer, bigger regions)' },
     felzenszwalbSigma: { type: 'number', default: FELZENSZWALB_DEFAULTS.sigma, min: 0, help: 'Felzenszwalb Gaussian pre-smoothing sigma (0 = none)' },
@@ -45,16 +47,16 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
     oracleNoise: { type: 'number', default: 0.1, min: 0, help: 'oracle teacher: standard deviation of the Gaussian noise before renormalising' },
   },
   model: {
-    block: { type: 'string', default: 'bottleneck', values: ['bottleneck', 'basic'], help: 'ResNet block' },
-    layers: { type: 'int[]', default: [3, 4, 6, 3], length: 4, min: 1, help: 'blocks per layer (ResNet-50: 3,4,6,3)' },
-    inner: { type: 'int[]', default: [64, 128, 256, 512], length: 4, min: 1, help: '3x3 widths per layer' },
-    out: { type: 'int[]', default: [256, 512, 1024, 2048], length: 4, min: 1, help: 'output widths per layer' },
-    stem: { type: 'int', default: 64, min: 2, help: 'stem width' },
-    deepStem: { type: 'bool', default: false, help: 'three 3x3 stem convolutions instead of one 7x7' },
-    dilation: { type: 'bool[]', default: [false, true, true], length: 3, help: 'dilate layer2/3/4 instead of striding ([false,true,true] = output stride 8)' },
-    headChannels: { type: 'int', default: 512, min: 1, help: 'PSPNet channels' },
-    norm: { type: 'string', default: 'bn', values: ['bn', 'bn-eval', 'gn'], help: 'head normalisation (bn falls back to running statistics for single values)' },
-    upsample: { type: 'bool', default: false, help: 'upsample embeddings x2 (output stride 4)' },
+    block: { type: 'string', default: PAPER_NET.block, values: ['bottleneck', 'basic'], help: 'ResNet block' },
+    layers: { type: 'int[]', default: PAPER_NET.layers, length: 4, min: 1, help: 'blocks per layer (ResNet-50: 3,4,6,3)' },
+    inner: { type: 'int[]', default: PAPER_NET.inner, length: 4, min: 1, help: '3x3 widths per layer' },
+    out: { type: 'int[]', default: PAPER_NET.out, length: 4, min: 1, help: 'output widths per layer' },
+    stem: { type: 'int', default: PAPER_NET.stem, min: 2, help: 'stem width' },
+    deepStem: { type: 'bool', default: PAPER_NET.deepStem, help: 'three 3x3 stem convolutions instead of one 7x7' },
+    dilation: { type: 'bool[]', default: PAPER_NET.dilation, length: 3, help: 'dilate layer2/3/4 instead of striding ([false,true,true] = output stride 8)' },
+    headChannels: { type: 'int', default: PAPER_NET.headChannels, min: 1, help: 'PSPNet channels' },
+    norm: { type: 'string', default: PAPER_NET.norm, values: ['bn', 'bn-eval', 'gn'], help: 'head normalisation (bn falls back to running statistics for single values)' },
+    upsample: { type: 'bool', default: PAPER_NET.upsample, help: 'upsample embeddings x2 (output stride 4)' },
     backbone: { type: 'string', default: '', help: 'torchvision ResNet weights (safetensors) to initialise the backbone' },
   },
   train: {
@@ -101,9 +103,28 @@ export const SCHEMA: Record<string, Record<string, Field>> = {
   log: {
     every: { type: 'int', default: 20, min: 1, help: 'progress line every N iterations' },
   },
-};
+} as const satisfies Record<string, Record<string, Field>>;
 
-export type Config = { [S in keyof typeof SCHEMA]: Record<string, unknown> };
+/** The value type a field declares: a string with `values` is their union. */
+type ValueOf<F> = F extends { type: 'int' | 'number' }
+  ? number
+  : F extends { type: 'bool' }
+    ? boolean
+    : F extends { type: 'string'; values: readonly (infer V)[] }
+      ? V
+      : F extends { type: 'string' }
+        ? string
+        : F extends { type: 'int[]' | 'number[]' }
+          ? number[]
+          : F extends { type: 'bool[]' }
+            ? boolean[]
+            : string[];
+
+/** A resolved config, typed from SCHEMA (the one declaration of every setting). */
+export type Config = { -readonly [S in keyof typeof SCHEMA]: { -readonly [K in keyof (typeof SCHEMA)[S]]: ValueOf<(typeof SCHEMA)[S][K]> } };
+
+/** The schema's sections and fields as plain records (for code that walks every setting). */
+export const SCHEMA_FIELDS: Record<string, Record<string, Field>> = SCHEMA;
 
 /** The schema as text (for --help). */
 export function configHelp(): string {

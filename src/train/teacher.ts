@@ -32,14 +32,9 @@ export function teacherInput(width: number, height: number, side: number, multip
   return { width: round(width), height: round(height) };
 }
 
-/** The patch (ViT) or total stride (ResNet) of CLIP's dense features. */
-export function clipMultiple(clip: Clip): number {
-  return clip.info.kind === 'vit' ? clip.info.patchSize! : 32;
-}
-
 /** CLIP's dense features (`variant`), computed on the images resized so that their shorter side is `side` (0 = as they are). */
 export function clipTeacher(clip: Clip, variant: DenseVariant, side: number): Teacher {
-  const multiple = clipMultiple(clip);
+  const multiple = clip.stride;
   return {
     id: `clip:${clip.id}:${variant}:${side}`,
     async features(images) {
@@ -171,7 +166,7 @@ export async function datasetOracle(datasets: Dataset[], clip: Clip, o: { side: 
     if (!ds.classes || ds.items.some((i) => !i.label)) throw clips4Error(ErrorCodes.config, `clip.teacher 'oracle' builds the teacher from label maps, but ${ds.name} has none: use a labelled dataset (world, voc, context, cocostuff) or clip.teacher 'clip'`);
   }
   const items = new Map(datasets.flatMap((ds) => ds.items.map((item) => [item.image, { ds, item }] as const)));
-  const multiple = clipMultiple(clip);
+  const multiple = clip.stride;
   return oracleTeacher({
     text: await clip.textClassifier(datasets[0].classes!, templates.length ? { templates } : {}),
     label: (source, width, height) => resizedLabel(items.get(source.file)!.ds, items.get(source.file)!.item, width, height, source.fit),

@@ -85,6 +85,23 @@ export function renderReport(r: Report, runs: { name: string; label: string }[])
     }
     lines.push('');
   }
+  const curves = runs.filter((s) => named(r, s.name).some((x) => x.loss));
+  if (curves.length) {
+    const tenth = (xs: RunResult[], k: 'start' | 'middle' | 'end') => avg(xs.map((x) => x.loss![k])).toFixed(3);
+    lines.push(
+      '## Convergence (training loss: mean over the first, fifth and last tenth of each run; change from the ninth to the last tenth)',
+      '| run | start | middle | end | last-tenth change |',
+      '|---|---:|---:|---:|---:|',
+      ...curves.map((s) => {
+        const xs = named(r, s.name).filter((x) => x.loss);
+        const change = xs.map((x) => x.loss!.tailChange * 100);
+        return `| ${s.label} | ${tenth(xs, 'start')} | ${tenth(xs, 'middle')} | ${tenth(xs, 'end')} | ${avg(change).toFixed(1)}%${xs.length > 1 ? ` (${Math.min(...change).toFixed(1)} … ${Math.max(...change).toFixed(1)})` : ''} |`;
+      }),
+      '',
+      '![CLIP-S4 training curves, first seed and fold](curves-clips4.png)',
+      '',
+    );
+  }
   lines.push('## The paper\'s claims, checked in every seed and fold', ...r.claims.map((c) => `- **${c.holds ? 'holds' : 'does not hold'}**: ${c.claim} (${c.evidence})`), '');
   lines.push(
     '## Figures',

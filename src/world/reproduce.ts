@@ -67,6 +67,8 @@ export interface RunResult extends ClassFreeScores {
   miou: number;
   /** Mean cosine of the model's and the teacher's segment embeddings over the last 20 steps. */
   avgsim?: number;
+  /** The training loss, mean over the first, fifth and last tenth of the run, and its relative change from the ninth to the last tenth (convergence). */
+  loss?: { start: number; middle: number; end: number; tailChange: number };
   knn?: number;
 }
 
@@ -136,7 +138,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
   const configFor = (spec: RunSpec, seed: number, fold: string[]): Config =>
     resolveConfig(path.join(configs, spec.config), [`data.root=${o.data}`, `data.cache=${path.join(runsDir, 'cache')}`, `clip.weights=${o.clip}`, `train.seed=${seed}`, `prototypes.heldOut=${JSON.stringify(fold)}`, ...spec.sets, ...(o.sets ?? [])]).config;
   const base = configFor(specs[0], seeds[0], folds[0]);
-  const side = (base.clip as { side: number }).side;
+  const side = base.clip.side;
   // The trained models see the world's images at their own size (the world's images are square).
   const segmenterSize = (await loadImage(val.items[0].image)).height;
   const results: RunResult[] = [];
@@ -173,7 +175,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
     if (spec.name === 'clips4' && !clips4Iou) clips4Iou = cm.iou();
     const wantKnn = spec.name === 'clips4' || spec.name.startsWith('oracle-');
     const knn = wantKnn ? (await knnDatasets((im) => seg.embed(im), knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou() : undefined;
-    const r: RunResult = { seed, fold: f, name: spec.name, ...cm.classFree(unknownIdx), miou: cm.miou(), avgsim: lastAvgsim(dir), ...(knn === undefined ? {} : { knn }) };
+    const r: RunResult = { seed, fold: f, name: spec.name, ...cm.classFree(unknownIdx), miou: cm.miou(), ...trainingCurve(dir), ...(knn === undefined ? {} : { knn }) };
     results.push(r);
     if (spec.name.startsWith('oracle-')) {
       // The oracle teacher's own scores: its features on the val images, classified like CLIP's.
@@ -197,6 +199,9 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
   writeJsonAtomicSync(path.join(o.out, 'report.json'), report);
   if (experiments === 'all') {
     const first = (name: string) => path.join(runsDir, `seed${seeds[0]}-fold${foldIds[0]}`, name, 'model.safetensors');
+    // The loss curves of the first seed and fold's CLIP-S4 run, beside the report that shows them.
+    const curves = path.join(first('clips4'), '..', 'curves.png');
+    if (fs.existsSync(curves)) fs.copyFileSync(curves, path.join(o.out, 'curves-clips4.png'));
     await writeFigures(o.out, { world, clipFile: o.clip, side: side || segmenterSize, size: segmenterSize, clips4: first('clips4'), clips4Iou: clips4Iou!, plus: first('maskclip-plus'), val, marked: folds[0], templates: WORLD_TEMPLATES });
   }
   writeFileAtomicSync(path.join(o.out, 'report.md'), renderReport(report, specs.map((s) => ({ name: s.name, label: s.label }))));
@@ -265,25 +270,30 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
   }
 }
 
-function lastAvgsim(dir: string): number | undefined {
+/** A run's avgsim at the end and its loss over the run (tenths), from its metrics.jsonl. */
+export function trainingCurve(dir: string): Pick<RunResult, 'avgsim' | 'loss'> {
   const file = path.join(dir, 'metrics.jsonl');
-  if (!fs.existsSync(file)) return undefined;
-  const rows = fs.readFileSync(file, 'utf8').trim().split('\n').slice(-20).map((l) => (JSON.parse(l) as { avgsim: number }).avgsim);
-  return rows.reduce((a, b) => a + b, 0) / rows.length;
+  if (!fs.existsSync(file)) return {};
+  const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; avgsim: number });
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const tenth = (i: number) => mean(rows.slice(Math.floor((i * rows.length) / 10), Math.max(Math.floor((i * rows.length) / 10) + 1, Math.floor(((i + 1) * rows.length) / 10))).map((r) => r.loss));
+  const loss = { start: tenth(0), middle: tenth(4), end: tenth(9), tailChange: (tenth(9) - tenth(8)) / tenth(8) };
+  return { avgsim: mean(rows.slice(-20).map((r) => r.avgsim)), loss };
 }
 
 /** The controlled teacher of a run's config, scored on the val images as a teacher (language, and k-NN with a bank from `knnTrain`). */
 export async function oracleScores(config: Config, clip: Clip, val: Dataset, unknownIdx: number[], knnTrain?: Dataset): Promise<Omit<RunResult, 'seed' | 'fold' | 'name'>> {
-  const templates = (config.prototypes as { templates: string[] }).templates;
+  const templates = config.prototypes.templates;
   const classes = val.classes!;
   const text = await clip.textClassifier(classes, templates.length ? { templates } : {});
-  const teacher = await datasetOracle([val, ...(knnTrain ? [knnTrain] : [])], clip, config.clip as { side: number; oracleCorruption: number; oracleNoise: number }, templates, (config.train as { seed: number }).seed);
+  const teacher = await datasetOracle([val, ...(knnTrain ? [knnTrain] : [])], clip, config.clip, templates, config.train.seed);
   const embed = async (file: string) => teacher.features([await loadImage(file)], [{ file, fit: 'fill' }]);
   const cm = new ConfusionMatrix(classes.length);
+  const logitScale = await clip.logitScale();
   for (const item of val.items) {
     const img = await loadImage(item.image);
     const features = await teacher.features([img], [{ file: item.image, fit: 'fill' }]);
-    const r = await call(() => native().segment.classify(features, text, { height: img.height, width: img.width }));
+    const r = await call(() => native().segment.classify(features, text, { height: img.height, width: img.width, logitScale, denoiseThreshold: 0, scores: false, device: 'cpu', smoothThreshold: 0 }));
     cm.add(new Uint16Array(r.labels.data as Int32Array), await resizedLabel(val, item, img.width, img.height));
   }
   const knn = knnTrain ? (await knnDatasets(embed, knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou() : undefined;

@@ -31,7 +31,7 @@ async function frameEncoder(values: Record<string, unknown>): Promise<{ encoder:
   }
   const file = required(values, 'clip');
   const clip = await Clip.load(file, values.vocab ? { vocab: values.vocab as string } : {});
-  return { encoder: denseFrameEncoder((x) => clip.denseFeatures(x), { size, multipleOf: clip.info.kind === 'vit' ? clip.info.patchSize! : 32, norm }), features: `CLIP dense features of ${file} at shorter side ${size}` };
+  return { encoder: denseFrameEncoder((x) => clip.denseFeatures(x), { size, multipleOf: clip.stride, norm }), features: `CLIP dense features of ${file} at shorter side ${size}` };
 }
 
 export const evalDavis: Command = {

@@ -38,9 +38,7 @@ report.json. Finished runs are reused; interrupted ones resume.
   // One folder of trained models for every seed count: a 3-seed run reuses the 1-seed run's models.
   const out = seedCount > 1 ? path.join(demoDir, `seeds${seedCount}`) : demoDir;
   const c = require('../lib/index.js');
-  const { generateWorld } = c;
-  const { pretrainClip } = require('../lib/world/pretrain-clip.js');
-  const { reproduce, headline } = require('../lib/world/reproduce.js');
+  const { generateWorld, pretrainClip, reproduce, headline } = require('../lib/entry/world.js');
   const started = Date.now();
   const stamp = () => `[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`;
   const log = (l: string) => process.stderr.write(`${stamp()} ${l}\n`);

@@ -58,5 +58,6 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 const cmakeJs = path.join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
 log('building the native addon (cmake-js, incremental)');
 run(process.execPath, [cmakeJs, 'compile', '--out', 'build', '--log-level', 'warn']);
-log('compiling TypeScript to lib/');
+log('compiling TypeScript to lib/ (and the ES-module entries beside it)');
 run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+run(process.execPath, [path.join(root, 'scripts', 'esm-entries.mjs')]);

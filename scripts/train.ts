@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 const require = createRequire(import.meta.url);
 
 function usage(): string {
-  const { configHelp } = require('../lib/train/schema.js');
+  const { configHelp } = require('../lib/entry/train.js');
   return `Usage: node scripts/train.ts --config FILE [--set section.key=value …] [--out DIR] [--resume]
                               [--device cpu|cuda|cuda:N|auto] [--nproc N]
 
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const { resolveConfig, runTraining, distFromEnv, launchLocal } = require('../lib/index.js');
+  const { resolveConfig, runTraining, distFromEnv, launchLocal } = require('../lib/entry/train.js');
   const sets = [...((values.set as string[] | undefined) ?? []), ...(values.device ? [`train.device=${values.device as string}`] : [])];
   const { config } = resolveConfig(values.config as string | undefined, sets);
   const nproc = values.nproc === undefined ? 1 : Number(values.nproc);

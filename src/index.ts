@@ -1,40 +1,17 @@
-// The public API of clips4. One export line per capability.
+// `require('clips4')` / `import … from 'clips4'`: what inference needs — CLIP, the Segmenter, the
+// pixel embedder, tokenizers, images in and label maps out, tensors, safetensors, errors and the
+// runtime. Training, evaluation, data, the synthetic world, plots and the raw kernels are subpath
+// entries (src/entry/, `clips4/train` …), so that this list stays one a user can read.
 export { ErrorCodes, type ErrorCode, type Clips4Error } from './errors';
 export { type Tensor, type Dtype, checkTensor, zeros, tensor, float32, toFloat32 } from './tensor';
-export { resolveDevice, setThreads, getThreads, cpuCache, emptyCpuCache, versions, doctor, type Device } from './runtime';
+export { resolveDevice, setThreads, getThreads, cpuCache, emptyCpuCache, versions, doctor, type Device, type Versions, type DoctorReport } from './runtime';
 export * as safetensors from './safetensors';
-export * from './image';
+export { loadImage, resizeShorterCenterCrop, resizeKeepAspect, resizeExact, normalizeImages, CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, type RawImage, type ImageInput, type Normalization } from './image';
+// The smallest real native computation: the smoke test of an installation (CI runs it on the prebuild).
 export { matmul } from './ops';
-export * from './world';
-export { Clip, readClipWeights, type ClipInfo, type DenseVariant } from './clip/clip';
-export { tokenize, loadTokenizer, BpeTokenizer, WordTokenizer, type Tokenizer } from './clip/tokenizer';
-export { promptTemplates, classNames, contextFolds } from './clip/templates';
-export { Segmenter, type Segmentation, type SegmentOptions } from './infer/segmenter';
-export { PixelEmbedder, ResNet, PAPER_NET, type NetConfig } from './net/embedder';
-export * as kernels from './kernels';
-export { slic, cachedSlic, felzenszwalb, computeRegions, cachedRegions, SLIC_DEFAULTS, FELZENSZWALB_DEFAULTS, type RegionOptions } from './data/regions';
-export { readRegionPng, folderRegions } from './data/region-folder';
-export { regionsFor, regionSourceFromConfig, type RegionSource } from './data/region-source';
-export { buildClipCache, cacheKey, type ClipCache } from './data/clip-cache';
+export { Clip, readClipWeights, type ClipInfo, type ClipLoadOptions, type DenseVariant } from './clip/clip';
+export { tokenize, loadTokenizer, BpeTokenizer, WordTokenizer, type Tokenizer, type TokenizeOptions } from './clip/tokenizer';
+export { promptTemplates, classNames, type DatasetClasses } from './clip/templates';
+export { Segmenter, type Segmentation, type SegmentOptions, type SegmenterOptions, type SegmenterLoadOptions } from './infer/segmenter';
+export { PixelEmbedder, ResNet, PAPER_NET, type NetConfig, type ModelTraining } from './net/embedder';
 export { writeLabelPng, writeOverlay, classAreas } from './infer/output';
-export { ConfusionMatrix } from './eval/metrics';
-export { knnEvaluate } from './eval/knn';
-export { encodeIndexedPng, decodeIndexedPng, vocPalette } from './io/png';
-export { NativeTrainer, polyLr } from './train/native-trainer';
-export { vocDataset, contextDataset, cocoStuffDataset, davisSequences, folderDataset, readLabel, type Dataset, type Item } from './data/datasets';
-export { propagateLabels, davisScores, jaccard, boundaryF } from './eval/davis';
-export { resolveConfig } from './train/config';
-export { configHelp, SCHEMA } from './train/schema';
-export { runTraining } from './train/run';
-export { distFromEnv, launchLocal, ProcessGroup, rankSlice, type DistInfo } from './train/distributed';
-export { Progress, formatDuration } from './train/progress';
-export { saveCheckpoint, loadLatest } from './train/checkpoint';
-export { TensorBoardWriter } from './train/tensorboard';
-export { umap } from './plot/umap';
-export { renderCurves, readMetricRows, type CurveOptions, type MetricRow } from './plot/curves';
-export { trainLinearProbe, probePredict, type LinearProbe, type ProbeData } from './eval/linear';
-export { languageEvaluate } from './eval/language';
-export { kmeansSegments } from './eval/segments';
-export { retrieveSegments, type RetrievalHit } from './eval/retrieve';
-export { runDavis, colourFeatures, denseFrameEncoder } from './eval/davis-run';
-export { unknownFolds } from './eval/folds';

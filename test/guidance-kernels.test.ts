@@ -2,7 +2,7 @@
 // k-means, each against a small independent reference written here in plain TypeScript (float64),
 // gradients against central finite differences of that reference.
 import test from 'ava';
-import { kernels } from '../src/index';
+import * as kernels from '../src/kernels';
 import { zeros, type Tensor } from '../src/tensor';
 
 function rng(seed: number) {

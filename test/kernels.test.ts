@@ -1,7 +1,7 @@
 // The kernels against small independent references written here in plain TypeScript.
 import test from 'ava';
 import * as fs from 'node:fs';
-import { kernels } from '../src/index';
+import * as kernels from '../src/kernels';
 import { loadImage } from '../src/image';
 import { slic } from '../src/data/regions';
 import { zeros, type Tensor } from '../src/tensor';

@@ -50,7 +50,7 @@ function finished(p: ReturnType<typeof spawn>): Promise<number | null> {
 }
 
 test.serial('kill -9 then --resume equals an uninterrupted run; a crash inside a checkpoint write keeps the previous one', async (t) => {
-  if (!fs.existsSync(path.join(repoRoot, 'lib', 'index.js'))) {
+  if (!fs.existsSync(path.join(repoRoot, 'lib', 'entry', 'train.js'))) {
     t.log('lib/ is not built; building it');
     spawnSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: repoRoot });
   }

@@ -26,7 +26,7 @@ const ENTRIES: Record<string, string[]> = {
     ...['writeLabelPng', 'writeOverlay', 'classAreas'],
   ],
   'clips4/train': [
-    ...['resolveConfig', 'configHelp', 'SCHEMA', 'runTraining', 'NativeTrainer', 'polyLr'],
+    ...['resolveConfig', 'defaultConfig', 'trainerOptions', 'netConfig', 'viewOptions', 'configHelp', 'SCHEMA', 'runTraining', 'NativeTrainer', 'polyLr'],
     ...['distFromEnv', 'launchLocal', 'ProcessGroup', 'rankSlice'],
     ...['Progress', 'formatDuration', 'saveCheckpoint', 'loadLatest', 'TensorBoardWriter', 'exportRun'],
   ],
@@ -121,7 +121,8 @@ test('a few functions work through the entries', (t) => {
   t.deepEqual(Array.from(root.float32([2], [1, 2]).data), [1, 2]);
   t.is(typeof root.safetensors.read, 'function');
   t.is(new evaluation.ConfusionMatrix(2).add([0, 1], [0, 1]).miou(), 1);
-  t.is(train.polyLr(0.1, 5, 10), 0.1 * 0.5 ** 0.9);
+  t.is(train.polyLr(0.1, 5, 10, 0.9), 0.1 * 0.5 ** 0.9);
+  t.is(train.trainerOptions(train.defaultConfig(['loss.temperature=0.2'])).semanticTemperature, 0.2);
   t.regex(train.configHelp(), /train\.batch/);
   t.is(data.vocPalette().length, 256 * 3);
   t.is(world.WORLD_CLASSES.length, 24);

@@ -1,6 +1,7 @@
 // `clips4/train`: the training job — configs, the run, the native trainer, data-parallel launch,
 // progress, checkpoints, TensorBoard events and the export of a run's embedder for inference.
-export { resolveConfig, type ResolvedConfig } from '../train/config';
+export { resolveConfig, defaultConfig, type ResolvedConfig } from '../train/config';
+export { trainerOptions, netConfig, viewOptions, type TrainerInputs } from '../train/options';
 export { configHelp, SCHEMA, type Config, type Field, type FieldType } from '../train/schema';
 export { runTraining, type RunOptions } from '../train/run';
 export { NativeTrainer, polyLr, type TrainerOptions, type TrainBatch } from '../train/native-trainer';

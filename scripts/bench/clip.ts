@@ -15,7 +15,7 @@ function vitFlops(width: number, layers: number, patch: number, res: number, emb
   return conv + layers * block + 2 * width * embed;
 }
 
-async function timeIt(fn: () => Promise<unknown>, repeats: number): Promise<number> {
+export async function timeIt(fn: () => Promise<unknown>, repeats: number): Promise<number> {
   await fn();
   const t0 = performance.now();
   for (let i = 0; i < repeats; i++) await fn();

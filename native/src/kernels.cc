@@ -13,7 +13,9 @@ namespace clips4 {
 namespace kernels {
 
 at::Tensor NearestResize(const at::Tensor& map, int64_t h, int64_t w) {
-  // map [V,H,W] integer → [V,h,w] by nearest neighbour (sampling pixel centres).
+  // map [V,H,W] integer → [V,h,w] by nearest neighbour: output cell (i, j) takes source pixel
+  // (⌊i·H/h⌋, ⌊j·W/w⌋), the top-left pixel of its block (upsample_nearest2d's rule; the step's
+  // reference test composes the same rule).
   if (map.size(1) == h && map.size(2) == w) return map;
   auto f = map.to(at::kFloat).unsqueeze(1);
   return at::upsample_nearest2d(f, {h, w}).squeeze(1).to(map.scalar_type());

@@ -1,5 +1,9 @@
 // A deliberately small embedding network (two convolutions, stride 4) used by tests and tiny
 // smoke configurations of the trainer, so the training machinery can be checked in seconds.
+// Why it ships in the addon rather than in a test-only build: the tests (trainer, fork safety, the
+// training-step reference) must run against the very binary users get — the prebuilt one included —
+// and a second build configuration would test another binary. It is ~60 lines, adds no dependency,
+// and is reachable only as the binding's `trainer.smallNet` (no public entry point exports it).
 #include "seeded.h"
 #include "async.h"
 #include "handle.h"

@@ -100,3 +100,10 @@ test('the C++ option readers take no fallback value', (t) => {
   );
   t.deepEqual(withFallback.map((x) => `${x.where}: ${x.line.trim()}`), []);
 });
+
+test('a native call missing an option is a TypeError naming it', async (t) => {
+  const { native } = await import('../src/native');
+  const err = t.throws(() => native().runtime.sgemm({ n: 8, iterations: 1 } as never));
+  t.true(err instanceof TypeError);
+  t.regex(err!.message, /received no option 'device' \(a string\); its TypeScript wrapper must pass every option/);
+});

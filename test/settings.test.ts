@@ -45,7 +45,11 @@ function prefix(p: string, o: object): Record<string, unknown> {
 
 test('every trainer, network and view option comes from exactly one setting', (t) => {
   const sources = new Map<string, string[]>();
-  for (const { section, key } of settings) for (const option of mappedBy(section, key)) sources.set(option, [...(sources.get(option) ?? []), `${section}.${key}`]);
+  for (const { section, key } of settings) {
+    const options = mappedBy(section, key);
+    t.true(options.length <= 1, `${section}.${key} → ${options.join(', ')}`);
+    for (const option of options) sources.set(option, [...(sources.get(option) ?? []), `${section}.${key}`]);
+  }
   const c = defaultConfig();
   const options = Object.keys({ ...prefix('trainer', trainerOptions(c)), ...prefix('net', netConfig(c, 8)), ...prefix('views', viewOptions(c, 8)) });
   // Not settings: the L_t implementation (both give the same loss), PSPNet's bins and CLIP's width

@@ -75,12 +75,17 @@ test('batch-1 training works for every norm setting and save → load keeps outp
     for (let i = 0; i < S * S * 2; i++) batch.regions.data[i] = i % S < S / 2 ? 0 : 1;
     const probe = randomImages(1, S, 7);
     const before = await e.embed(probe);
+    const weightsBefore = (await trainer.state()).model;
     const m = await trainer.step(batch, 0.01);
     t.true(Number.isFinite(m.loss) && m.loss > 0, `${norm}: loss ${m.loss}`);
     // One image per view (batch-norm over a single image's pixels) still trains: the step moves the
     // network, and its embeddings stay unit vectors.
     const after = await e.embed(probe);
     t.true(after.data.some((v, i) => Math.abs(v - before.data[i]) > 1e-6), `${norm}: the step changed the embeddings`);
+    // …through its parameters, not only batch-norm's running statistics (which move with lr 0 too).
+    const weightsAfter = (await trainer.state()).model;
+    const learned = Object.keys(weightsBefore).filter((k) => !/running_|num_batches/.test(k));
+    t.true(learned.filter((k) => weightsAfter[k].data.some((v, i) => v !== weightsBefore[k].data[i])).length > learned.length / 2, `${norm}: most parameters moved`);
     const D = after.shape[1];
     const plane = after.shape[2] * after.shape[3];
     for (let p = 0; p < plane; p += 7) t.true(Math.abs(Math.hypot(...Array.from({ length: D }, (_, d) => after.data[d * plane + p])) - 1) < 1e-4);

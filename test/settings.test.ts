@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
+import { native } from '../src/native';
 import { defaultConfig } from '../src/train/config';
 import { netConfig, trainerOptions, viewOptions } from '../src/train/options';
 import { SCHEMA_FIELDS, type Config } from '../src/train/schema';
@@ -106,7 +107,6 @@ test('the C++ option readers take no fallback value', (t) => {
 });
 
 test('a native call missing an option is a TypeError naming it', async (t) => {
-  const { native } = await import('../src/native');
   const err = t.throws(() => native().runtime.sgemm({ n: 8, iterations: 1 } as never));
   t.true(err instanceof TypeError);
   t.regex(err!.message, /received no option 'device' \(a string\); its TypeScript wrapper must pass every option/);

@@ -2,6 +2,7 @@
 // Normally CLIP's own (MaskCLIP or a training-free variant, optionally at a larger input side);
 // for controlled experiments a degraded oracle built from the ground truth, which tests the method
 // apart from the quality of the CLIP at hand (issue: "a controlled teacher").
+import * as path from 'node:path';
 import type { Clip, DenseVariant } from '../clip/clip';
 import { resizedLabel, type Dataset } from '../data/datasets';
 import { clips4Error, ErrorCodes } from '../errors';
@@ -61,12 +62,13 @@ export interface OracleOptions {
 /**
  * A degraded oracle: each cell holds the average of the text embeddings of the true classes of its
  * pixels; a fraction `corruption` of cells, in blobs of radius 1–3 cells, take one other class's
- * embedding instead; Gaussian noise σ; each feature renormalised. Deterministic per (seed, image).
+ * embedding instead; Gaussian noise σ; each feature renormalised. Deterministic per (seed, image file
+ * name): the same dataset gives the same oracle wherever it is on disk.
  */
 export function oracleTeacher(o: OracleOptions): Teacher {
   const E = o.text.shape[1];
   return {
-    id: `oracle:${o.corruption}:${o.noise}:${o.seed}:${hashRows(o.text.data)}`,
+    id: `oracle-by-name:${o.corruption}:${o.noise}:${o.seed}:${hashRows(o.text.data)}`,
     async features(images, sources) {
       const maps: Float32Array[] = [];
       let fh = 0;
@@ -74,7 +76,7 @@ export function oracleTeacher(o: OracleOptions): Teacher {
       for (const [k, img] of images.entries()) {
         ({ fh, fw } = o.grid(img.width, img.height));
         const label = await o.label(sources[k], img.width, img.height);
-        maps.push(oracleMap(label, img.width, img.height, fh, fw, o, makeRng(deriveSeed(o.seed, stringHash(sources[k].file)))));
+        maps.push(oracleMap(label, img.width, img.height, fh, fw, o, makeRng(deriveSeed(o.seed, stringHash(path.basename(sources[k].file))))));
       }
       const out: Tensor<'float32'> = { dtype: 'float32', shape: [images.length, E, fh, fw], data: new Float32Array(images.length * E * fh * fw) };
       maps.forEach((m, k) => out.data.set(m, k * E * fh * fw));

@@ -31,7 +31,7 @@ test('an interrupted build resumes with only the missing records and ends identi
   const wholeCalls: number[] = [];
   const a = await buildClipCache(whole, key, count, teacher(wholeCalls), { batch: 2 });
   t.deepEqual(wholeCalls, [0, 1, 2, 3, 4, 5, 6]);
-  t.deepEqual(a.index, { key, count, done: count, shape: [E, h, w] });
+  t.deepEqual(a.index, { key, count, done: count, runs: [[E, h, w, count]] });
   for (let i = 0; i < count; i++) t.deepEqual(a.read(i), Float32Array.from({ length: per }, (_, k) => halfToFloat(floatToHalf(value(i, k)))));
 
   const resumed = tmpDir('clips4-cache-resumed-');
@@ -144,4 +144,54 @@ test('one builder per cache: a second build of the same cache at once is refused
   await buildClipCache(other, key, count, teacher(again), { batch: 2 });
   t.deepEqual(again, [0, 1, 2, 3, 4, 5, 6]);
   t.false(fs.existsSync(path.join(other, `clip-${key}.f16.lock`)), 'the lock goes with the build');
+});
+
+// A stand-in teacher whose image i has features [E, 1 + i % 3, 2 + (i * 2) % 5]: shapes change
+// from record to record (and within one teacher call, given as consecutive same-shape parts).
+const mixedShape = (i: number): [number, number, number] => [E, 1 + (i % 3), 2 + ((i * 2) % 5)];
+const mixedValue = (i: number, k: number) => Math.cos(i * 3.3 + k * 0.21) * (2 + i);
+function mixedTeacher(calls: number[], failFrom = Infinity) {
+  return async (ids: number[]) => {
+    if (ids.some((i) => i >= failFrom)) throw new Error('interrupted');
+    calls.push(...ids);
+    return ids.map((i) => {
+      const [e, hh, ww] = mixedShape(i);
+      return { dtype: 'float32' as const, shape: [1, e, hh, ww], data: Float32Array.from({ length: e * hh * ww }, (_, k) => mixedValue(i, k)) };
+    });
+  };
+}
+
+test('records of different shapes: each keeps its own shape, back to back at the offsets the index gives, and a build resumes', async (t) => {
+  const key = cacheKey({ ...parts, resolution: 'mixed' });
+  const whole = tmpDir('clips4-cache-mixed-');
+  const a = await buildClipCache(whole, key, count, mixedTeacher([]), { batch: 3 });
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const shape = mixedShape(i);
+    const n = shape[0] * shape[1] * shape[2];
+    t.deepEqual(a.records[i], { offset, shape });
+    t.deepEqual(a.read(i), Float32Array.from({ length: n }, (_, k) => halfToFloat(floatToHalf(mixedValue(i, k)))));
+    offset += n * 2;
+  }
+  t.is(fs.statSync(a.file).size, offset);
+  const resumed = tmpDir('clips4-cache-mixed-resumed-');
+  await t.throwsAsync(buildClipCache(resumed, key, count, mixedTeacher([], 4), { batch: 2 }), { message: 'interrupted' });
+  const calls: number[] = [];
+  const b = await buildClipCache(resumed, key, count, mixedTeacher(calls), { batch: 2 });
+  t.deepEqual(calls, [4, 5, 6]);
+  t.deepEqual(b.records, a.records);
+  t.deepEqual(fs.readFileSync(b.file), fs.readFileSync(a.file));
+});
+
+test('a complete cache of the one-shape format ({shape}) is read as it is, without rebuilding', async (t) => {
+  const dir = tmpDir('clips4-cache-legacy-');
+  const key = cacheKey(parts);
+  const c = await buildClipCache(dir, key, count, teacher([]), { batch: 4 });
+  const indexFile = `${c.file}.json`;
+  fs.writeFileSync(indexFile, JSON.stringify({ key, count, done: count, shape: [E, h, w] }));
+  const calls: number[] = [];
+  const d = await buildClipCache(dir, key, count, teacher(calls), { batch: 4 });
+  t.deepEqual(calls, []);
+  t.deepEqual(d.read(5), c.read(5));
+  t.deepEqual(d.records, c.records);
 });

@@ -9,6 +9,7 @@ import { WordTokenizer } from '../src/clip/tokenizer';
 import { loadImage } from '../src/image/load';
 import { normalizeImages } from '../src/image/normalize';
 import { prepareTraining } from '../src/train/prepare';
+import { loadSample } from '../src/data/sample-source';
 import { clipTeacher } from '../src/train/teacher';
 import { resizeKeepAspect } from '../src/image/resize';
 import { zeros, type Tensor } from '../src/tensor';
@@ -53,8 +54,9 @@ test('the CLIP teacher gives training the features of its variant at its side (a
     const p = await prepareTraining({ ...base, teacher: clipTeacher(clip, variant, side) });
     const want = (await clip.denseFeatures(side ? enlarged : image, { variant })).data;
     t.is(p.samples[0].clip.fh, side ? 12 : 6, 'one feature per patch of the image the teacher saw');
-    t.is(p.samples[0].clip.cell, side ? 4 : 8, 'a feature cell in training-image pixels');
-    const got = p.samples[0].clip.data;
+    const s0 = await loadSample(p.samples[0]);
+    t.is(s0.clip.cell, side ? 4 : 8, 'a feature cell in training-image pixels');
+    const got = s0.clip.data;
     t.is(got.length, want.length);
     // The cache holds float16: agreement to its rounding.
     const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]) / Math.max(1e-3, Math.abs(want[i]))), 0);
@@ -76,6 +78,7 @@ test('clusters k-means leaves empty are no CLIP segments: no zero prototype, no 
   const fakeClip = {
     id: 'split-teacher',
     info: { kind: 'vit', patchSize: 8, embedDim: E },
+    stride: 8,
     async denseFeatures(x: Tensor<'float32'>) {
       const [n, , H, W] = x.shape;
       const h = H / 8;

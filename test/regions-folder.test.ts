@@ -11,6 +11,7 @@ import { folderRegions, readRegionPng } from '../src/data/region-folder';
 import { regionsFor, regionSourceFromConfig, type RegionConfig } from '../src/data/region-source';
 import { encodeGray16Png, encodeIndexedPng } from '../src/io/png';
 import { prepareTraining } from '../src/train/prepare';
+import { loadSample } from '../src/data/sample-source';
 import { clipTeacher } from '../src/train/teacher';
 import { resolveConfig } from '../src/train/config';
 import { SCHEMA } from '../src/train/schema';
@@ -113,19 +114,18 @@ test('training preparation takes its regions from the folder when given one', as
   t.is(p.samples.length, 3);
   // Quadrants valued 3, 1, 4, 1: the top-right and bottom-right quadrants are one region.
   const expected = Array.from(quadrantIds(48, 48), (q) => [0, 1, 2, 1][q]);
-  for (const s of p.samples) t.deepEqual(Array.from(s.regions), expected);
+  for (const s of await Promise.all(p.samples.map(loadSample))) t.deepEqual(Array.from(s.regions), expected);
   fs.rmSync(path.join(regionDir, `${path.basename(files[1], path.extname(files[1]))}.png`));
   await t.throwsAsync(prepareTraining(o), { message: (m: string) => m.includes(files[1]) && m.includes(regionDir) });
 });
 
-test('photos of mixed sizes: precomputed regions follow the centre crop training preparation applies', async (t) => {
-  const dir = tmpDir('clips4-prepcrop-');
+test('photos of mixed sizes: precomputed regions keep each photo\'s own size and aspect', async (t) => {
+  const dir = tmpDir('clips4-prepsizes-');
   const regionDir = path.join(dir, 'regions');
   fs.mkdirSync(regionDir);
   const files: string[] = [];
-  // A landscape 64×48 photo split at x = 16 and a portrait 48×64 one split at y = 16. Both are
-  // centre-cropped to 48×48 (offset 8 along the long side), so the split lands at 8 in the crop
-  // (squeezing the whole photo instead would put it at 12).
+  // A landscape 64×48 photo split at x = 16 and a portrait 48×64 one split at y = 16: neither is
+  // cropped or squeezed, so the split stays at 16 (a centre crop to 48×48 would put it at 8).
   for (const [name, W, H] of [['land', 64, 48], ['port', 48, 64]] as const) {
     const file = path.join(dir, `${name}.jpg`);
     await sharp(Buffer.alloc(W * H * 3, 90), { raw: { width: W, height: H, channels: 3 } }).jpeg().toFile(file);
@@ -135,7 +135,8 @@ test('photos of mixed sizes: precomputed regions follow the centre crop training
   }
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
   const p = await prepareTraining({ files, clip, teacher: clipTeacher(clip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 });
-  t.deepEqual([p.samples[0].image.width, p.samples[0].image.height, p.samples[1].image.width, p.samples[1].image.height], [48, 48, 48, 48]);
-  t.deepEqual(Array.from(p.samples[0].regions), Array.from({ length: 48 * 48 }, (_, i) => (i % 48 < 8 ? 0 : 1)));
-  t.deepEqual(Array.from(p.samples[1].regions), Array.from({ length: 48 * 48 }, (_, i) => (Math.floor(i / 48) < 8 ? 0 : 1)));
+  const [land, port] = await Promise.all(p.samples.map(loadSample));
+  t.deepEqual([land.image.width, land.image.height, port.image.width, port.image.height], [64, 48, 48, 64]);
+  t.deepEqual(Array.from(land.regions), Array.from({ length: 64 * 48 }, (_, i) => (i % 64 < 16 ? 0 : 1)));
+  t.deepEqual(Array.from(port.regions), Array.from({ length: 48 * 64 }, (_, i) => (Math.floor(i / 48) < 16 ? 0 : 1)));
 });

@@ -105,13 +105,14 @@ test('a run with the oracle teacher learns from the labels: its cache holds the 
   const ds = vocDataset(fixture('real', 'VOCdevkit'), 'val');
   const text = await clip.textClassifier(ds.classes!, { templates: (config.prototypes as { templates: string[] }).templates });
   const cacheFile = fs.readdirSync(path.join(out, 'cache')).find((f) => f.endsWith('.f16'))!;
-  const index = JSON.parse(fs.readFileSync(path.join(out, 'cache', `${cacheFile}.json`), 'utf8')) as { shape: [number, number, number] };
-  const [E, fh, fw] = index.shape;
+  const index = JSON.parse(fs.readFileSync(path.join(out, 'cache', `${cacheFile}.json`), 'utf8')) as { runs: [number, number, number, number][] };
+  const [E, fh, fw] = index.runs[0];
   const half = new Uint16Array(fs.readFileSync(path.join(out, 'cache', cacheFile)).buffer.slice(0, E * fh * fw * 2));
   const feats = Array.from(half, halfToFloat);
-  // The two photos differ in size, so training centre-crops them to one square: the label follows.
+  // The two photos differ in size and each keeps its own: the label is the whole photo's.
   const item = ds.items[0];
-  const label = { data: await resizedLabel(ds, item, fw * 16, fh * 16, 'cover'), width: fw * 16, height: fh * 16 };
+  t.true(fw > fh, `the landscape photo's features are ${fw}×${fh}, its aspect`);
+  const label = { data: await resizedLabel(ds, item, fw * 16, fh * 16, 'fill'), width: fw * 16, height: fh * 16 };
   const cellW = 16;
   const cellH = 16;
   let pure = 0;

@@ -12,32 +12,28 @@ function isFolder(s: RegionSource): s is { dir: string } {
 }
 
 /**
- * Nearest-neighbour resampling of a region map (pixel centres) to outW×outH, from the whole map
- * or, with `centreSquare`, from its centred min(W,H) square (what a cover-fit centre crop takes);
- * ids are renumbered so they stay contiguous.
+ * Nearest-neighbour resampling of a region map (pixel centres) to outW×outH; ids are renumbered so
+ * they stay contiguous.
  */
-export function resizeRegions(ids: Int32Array, width: number, height: number, outW: number, outH: number, centreSquare = false): Int32Array {
-  const side = Math.min(width, height);
-  const [x0, y0, w, h] = centreSquare ? [Math.floor((width - side) / 2), Math.floor((height - side) / 2), side, side] : [0, 0, width, height];
-  if (x0 === 0 && y0 === 0 && w === outW && h === outH) return ids;
+export function resizeRegions(ids: Int32Array, width: number, height: number, outW: number, outH: number): Int32Array {
+  if (width === outW && height === outH) return ids;
   const out = new Int32Array(outW * outH);
   for (let y = 0; y < outH; y++) {
-    const sy = y0 + Math.min(h - 1, Math.floor(((y + 0.5) * h) / outH));
-    for (let x = 0; x < outW; x++) out[y * outW + x] = ids[sy * width + x0 + Math.min(w - 1, Math.floor(((x + 0.5) * w) / outW))];
+    const sy = Math.min(height - 1, Math.floor(((y + 0.5) * height) / outH));
+    for (let x = 0; x < outW; x++) out[y * outW + x] = ids[sy * width + Math.min(width - 1, Math.floor(((x + 0.5) * width) / outW))];
   }
   return relabel(out);
 }
 
 /**
  * Region ids [H*W] for `img` (the image as training uses it: `imageFile`, decoded at `original`
- * size, then resized, and centre-cropped to a square when `centreCropped`). Computed regions are
- * cached in `cacheDir`; precomputed ones must have the original size and follow the same resize
- * and crop.
+ * size, then resized keeping its aspect up to rounding). Computed regions are cached in
+ * `cacheDir`; precomputed ones must have the original size and follow the same resize.
  */
-export async function regionsFor(source: RegionSource, imageFile: string, original: { width: number; height: number }, img: RawImage, cacheDir: string, centreCropped = false): Promise<Int32Array> {
+export async function regionsFor(source: RegionSource, imageFile: string, original: { width: number; height: number }, img: RawImage, cacheDir: string): Promise<Int32Array> {
   if (!isFolder(source)) return cachedRegions(cacheDir, imageFile, img, source);
   const map = await folderRegions(source.dir, imageFile, original);
-  return resizeRegions(map.ids, map.width, map.height, img.width, img.height, centreCropped);
+  return resizeRegions(map.ids, map.width, map.height, img.width, img.height);
 }
 
 /** The data.* config keys that choose the regions (declared in src/train/schema.ts). */

@@ -67,10 +67,11 @@ export function warpRegions(regions: Int32Array, width: number, height: number, 
 }
 
 /**
- * CLIP features [E, fh, fw] of the original image (cells of `cell` pixels) through the view,
+ * CLIP features [E, fh, fw] of the original image (cells of `cell` pixels across, `cellY` down:
+ * the two differ slightly where the teacher's rounding of a non-square image did) through the view,
  * bilinear, at out×out cells of an outPx-pixel view.
  */
-export function warpFeatures(feat: Float32Array, E: number, fh: number, fw: number, cell: number, g: ViewGeometry, outPx: number, out: number): Float32Array {
+export function warpFeatures(feat: Float32Array, E: number, fh: number, fw: number, cell: number, g: ViewGeometry, outPx: number, out: number, cellY = cell): Float32Array {
   const o = new Float32Array(E * out * out);
   const scale = outPx / out;
   for (let y = 0; y < out; y++) {
@@ -78,7 +79,7 @@ export function warpFeatures(feat: Float32Array, E: number, fh: number, fw: numb
       // Centre of this output cell in view pixels, then in source pixels, then in feature cells.
       const [sx, sy] = sourcePoint(g, outPx, (x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5);
       const fx = Math.min(fw - 1, Math.max(0, sx / cell - 0.5));
-      const fy = Math.min(fh - 1, Math.max(0, sy / cell - 0.5));
+      const fy = Math.min(fh - 1, Math.max(0, sy / cellY - 0.5));
       const x1 = Math.floor(fx);
       const y1 = Math.floor(fy);
       const x2 = Math.min(fw - 1, x1 + 1);
@@ -156,11 +157,15 @@ export function photometric(img: RawImage, o: ViewOptions, r: Rng): void {
   }
 }
 
+/** One image's data as a batch uses it (data/sample-source loads it per batch from a SampleRef). */
 export interface Sample {
   image: RawImage;
   regions: Int32Array;
-  /** CLIP dense features of the original image [E, fh, fw] with `cell` pixels per feature. */
-  clip: { data: Float32Array; E: number; fh: number; fw: number; cell: number };
+  /**
+   * CLIP dense features of the original image [E, fh, fw] with `cell` pixels per feature across
+   * and `cellY` down (default `cell`).
+   */
+  clip: { data: Float32Array; E: number; fh: number; fw: number; cell: number; cellY?: number };
 }
 
 export interface TrainingBatch {
@@ -170,8 +175,15 @@ export interface TrainingBatch {
   clip: Tensor<'float32'>;
 }
 
-/** Two views of each sample, laid out as [view 1 of all images, view 2 of all images]. */
-export function makeBatch(samples: Sample[], o: ViewOptions, r: Rng): TrainingBatch {
+/**
+ * Two views of each sample, laid out as [view 1 of all images, view 2 of all images]. Each view is
+ * a random resized crop of the whole image, whatever its size and aspect (sampleGeometry: a square
+ * box whose side is a `scale` fraction of the shorter side, anywhere in the image), resampled to
+ * size×size: a view never reaches outside its image, so no view pixel is padding and `ignore` is
+ * all zero (an image smaller than the view is enlarged). `geometry`, when given, receives each
+ * view's box in the batch's order (what tests check coverage with).
+ */
+export function makeBatch(samples: Sample[], o: ViewOptions, r: Rng, geometry?: ViewGeometry[]): TrainingBatch {
   const B = samples.length;
   const S = o.size;
   const s = Math.round(S / o.stride);
@@ -183,11 +195,12 @@ export function makeBatch(samples: Sample[], o: ViewOptions, r: Rng): TrainingBa
     samples.forEach((sm, b) => {
       const g = sampleGeometry(sm.image.width, sm.image.height, o, r);
       const idx = v * B + b;
+      if (geometry) geometry[idx] = g;
       const img = cropResize(sm.image, g.x0, g.y0, g.w, g.h, S, S, g.flip);
       photometric(img, o, r);
       views[idx] = img;
       regions.data.set(warpRegions(sm.regions, sm.image.width, sm.image.height, g, S), idx * S * S);
-      clip.data.set(warpFeatures(sm.clip.data, E, sm.clip.fh, sm.clip.fw, sm.clip.cell, g, S, s), idx * E * s * s);
+      clip.data.set(warpFeatures(sm.clip.data, E, sm.clip.fh, sm.clip.fw, sm.clip.cell, g, S, s, sm.clip.cellY), idx * E * s * s);
     });
   }
   return { images: normalizeImages(views, { mean: CLIP_MEAN, std: CLIP_STD }), regions, ignore: zeros('uint8', [2 * B, S, S]), clip };

@@ -1,14 +1,13 @@
-// Everything training needs before the first step, computed once from unlabelled images: decoded
-// images, region maps (SLIC, Felzenszwalb or a folder of precomputed PNGs, see data/region-source), CLIP's dense teacher features (cached in float16), and the target-class
+// Everything training needs before the first step, computed once from unlabelled images: where
+// each image's data is (its size, its region maps (SLIC, Felzenszwalb or a folder of precomputed PNGs, see data/region-source), CLIP's dense teacher features at its own size, cached in float16), and the target-class
 // prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
 import * as path from 'node:path';
 import type { Clip } from '../clip/clip';
 import { clips4Error, ErrorCodes } from '../errors';
-import { buildClipCache, cacheKey } from '../data/clip-cache';
+import { buildClipCache, cacheKey, readCacheRecords } from '../data/clip-cache';
 import { regionsFor, type RegionSource } from '../data/region-source';
-import type { Sample } from '../data/views';
+import { usedImage, usedSize, type SampleRef } from '../data/sample-source';
 import { loadImage, type RawImage } from '../image/load';
-import { resizeExact, resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
 import { coincidingPrototypes, unknownPrototypes } from './prototypes';
@@ -21,8 +20,14 @@ import type { Teacher } from './teacher';
  */
 const CLIP_SEGMENTS = { grid: 3, iterations: 10, locationWeight: 1 };
 
+/** Images decoded at once in the first pass (not a setting: it only bounds memory and keeps the cores busy). */
+const PASS = 16;
+/** Cache records clustered at once for the prototypes (not a setting: k-means is per image; this bounds memory). */
+const CHUNK = 64;
+
 export interface Prepared {
-  samples: Sample[];
+  /** Where each training image's data is (loaded per batch: data/sample-source). */
+  samples: SampleRef[];
   known: Tensor<'float32'>;
   unknown: Tensor<'float32'>;
   knownText: Tensor<'float32'>;
@@ -53,13 +58,14 @@ export interface PrepareOptions {
 export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const log = o.log ?? (() => {});
   const multiple = o.clip.stride;
-  const images: RawImage[] = [];
-  const kept: string[] = [];
-  const originals: { width: number; height: number }[] = [];
+  const regionCache = { source: o.regions, cacheDir: path.join(o.cacheDir, 'regions') };
+  // First pass, a few images at a time (none is kept): which images decode, the size each is used
+  // at (its own aspect), and its regions (computed once into the region cache).
+  const kept: { file: string; original: { width: number; height: number }; width: number; height: number }[] = [];
   const skipped: string[] = [];
-  for (let i = 0; i < o.files.length; i += 16) {
+  for (let i = 0; i < o.files.length; i += PASS) {
     const part = await Promise.all(
-      o.files.slice(i, i + 16).map(async (f) => {
+      o.files.slice(i, i + PASS).map(async (f) => {
         let img: RawImage;
         try {
           img = await loadImage(f);
@@ -70,68 +76,74 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
           return undefined;
         }
         const original = { width: img.width, height: img.height };
-        const used = await (o.resize ? resizeKeepAspect(img, { shorter: o.resize, multipleOf: multiple }) : img.width % multiple || img.height % multiple ? resizeExact(img, Math.max(multiple, Math.round(img.width / multiple) * multiple), Math.max(multiple, Math.round(img.height / multiple) * multiple)) : img);
-        return { img: used, original };
+        const size = usedSize(img.width, img.height, o.resize, multiple);
+        const used = await usedImage(img, size.width, size.height);
+        await regionsFor(o.regions, f, original, used, regionCache.cacheDir);
+        return { file: f, original, ...size };
       }),
     );
-    part.forEach((r, k) => {
-      if (!r) return;
-      images.push(r.img);
-      originals.push(r.original);
-      kept.push(o.files[i + k]);
-    });
+    for (const r of part) if (r) kept.push(r);
   }
   if (skipped.length) log(`warning: ${skipped.length} unreadable image(s) skipped`);
-  if (images.length === 0) throw clips4Error(ErrorCodes.dataset, `none of the ${o.files.length} training images could be read`);
-  let cropped = false;
-  const sizes = new Set(images.map((img) => `${img.width}x${img.height}`));
-  if (sizes.size > 1) {
-    // The CLIP cache holds one feature-map size, so photos of mixed sizes get one square size.
-    const shorter = o.resize || Math.min(...images.map((img) => Math.min(img.width, img.height)));
-    const side = Math.max(multiple, Math.round(shorter / multiple) * multiple);
-    log(`training images come in ${sizes.size} sizes: each is resized and centre-cropped to ${side}x${side} (set data.resize to choose the side)`);
-    for (let i = 0; i < images.length; i++) images[i] = await resizeShorterCenterCrop(images[i], side);
-    cropped = true;
-  }
-  const regions = await Promise.all(images.map((img, i) => regionsFor(o.regions, kept[i], originals[i], img, path.join(o.cacheDir, 'regions'), cropped)));
+  if (kept.length === 0) throw clips4Error(ErrorCodes.dataset, `none of the ${o.files.length} training images could be read`);
+  const sizes = new Set(kept.map((k) => `${k.width}x${k.height}`));
+  if (sizes.size > 1) log(`training images come in ${sizes.size} sizes: each keeps its own (views are random crops of the whole image)`);
   const E = o.clip.info.embedDim;
-  const key = cacheKey({ teacher: o.teacher.id, resolution: images[0].width, images: kept });
+  // The features depend on each image's size: one size is keyed as before, several by the size rule.
+  const resolution = sizes.size === 1 ? kept[0].width : `resize ${o.resize}, multiple ${multiple}`;
+  const key = cacheKey({ teacher: o.teacher.id, resolution, images: kept.map((k) => k.file) });
   const cache = await buildClipCache(o.cacheDir, key, kept.length, async (idx) => {
-    // Same-sized images are batched; others one at a time.
-    const groups = new Map<string, number[]>();
-    for (const i of idx) groups.set(`${images[i].width}x${images[i].height}`, [...(groups.get(`${images[i].width}x${images[i].height}`) ?? []), i]);
-    if (groups.size === 1) return o.teacher.features(idx.map((i) => images[i]), idx.map((i) => ({ file: kept[i], fit: cropped ? 'cover' : 'fill' })));
-    throw new Error('images of different sizes: set data.resize so the CLIP cache can batch them');
+    // Consecutive images of one size are one teacher call; the records stay in order.
+    const images = await Promise.all(idx.map(async (i) => usedImage(await loadImage(kept[i].file), kept[i].width, kept[i].height)));
+    const out: Tensor<'float32'>[] = [];
+    for (let a = 0; a < idx.length; ) {
+      let b = a + 1;
+      while (b < idx.length && images[b].width === images[a].width && images[b].height === images[a].height) b++;
+      out.push(await o.teacher.features(images.slice(a, b), idx.slice(a, b).map((i) => ({ file: kept[i].file, fit: 'fill' }))));
+      a = b;
+    }
+    return out;
   }, { onProgress: (d, t) => d % 256 < 32 && log(`CLIP teacher features ${d}/${t}`) });
-  const [, fh, fw] = cache.index.shape;
-  const samples: Sample[] = images.map((image, i) => ({ image, regions: regions[i], clip: { data: cache.read(i), E, fh, fw, cell: image.width / fw } }));
+  const samples: SampleRef[] = kept.map((k, i) => {
+    const { offset, shape } = cache.records[i];
+    if (shape[0] !== E) throw clips4Error(ErrorCodes.state, `the teacher-feature cache ${cache.file} holds ${shape[0]}-dimensional features but the CLIP embeds in ${E}: delete the cache to rebuild it`);
+    return { ...k, regions: regionCache, clip: { file: cache.file, offset, E, fh: shape[1], fw: shape[2] } };
+  });
 
-  const segs: Float32Array[] = [];
+  // CLIP segments, streamed over the cache: one chunk of records in memory at a time, each run of
+  // one feature size in a chunk clustered together. Their means (at most a grid of clusters per
+  // image: the one thing here that grows with the dataset, S×E floats) are written into one array.
+  const bound = samples.reduce((a, s) => a + Math.min(CLIP_SEGMENTS.grid, s.clip.fh) * Math.min(CLIP_SEGMENTS.grid, s.clip.fw), 0);
+  const means = new Float32Array(bound * E);
   let S = 0;
-  for (let i = 0; i < samples.length; i += 64) {
-    const part = samples.slice(i, i + 64);
-    const f: Tensor<'float32'> = { dtype: 'float32', shape: [part.length, E, fh, fw], data: new Float32Array(part.length * E * fh * fw) };
-    part.forEach((s, k) => f.data.set(s.clip.data, k * E * fh * fw));
-    const grid: [number, number] = [Math.min(CLIP_SEGMENTS.grid, fh), Math.min(CLIP_SEGMENTS.grid, fw)];
-    const km = await sphericalKMeans(f, { grid, iterations: CLIP_SEGMENTS.iterations, locationWeight: CLIP_SEGMENTS.locationWeight });
-    const K = grid[0] * grid[1];
-    km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
-    const m = await segmentMeans(f, km.labels);
-    // A cluster k-means left empty has no pixels and a zero mean: it is no CLIP segment, and must
-    // neither become an unknown prototype nor rank into a known class's top-m.
-    const rows = m.means.data as Float32Array;
-    m.image.data.forEach((img, s) => {
-      if (img < 0) return;
-      segs.push(rows.subarray(s * E, (s + 1) * E));
-      S++;
-    });
+  for (let i = 0; i < samples.length; i += CHUNK) {
+    const chunk = samples.slice(i, i + CHUNK);
+    const first = chunk[0].clip;
+    const last = chunk[chunk.length - 1].clip;
+    const all = readCacheRecords(cache.file, first.offset, (last.offset - first.offset) / 2 + last.E * last.fh * last.fw);
+    for (let a = 0; a < chunk.length; ) {
+      const { fh, fw } = chunk[a].clip;
+      let b = a + 1;
+      while (b < chunk.length && chunk[b].clip.fh === fh && chunk[b].clip.fw === fw) b++;
+      const from = (chunk[a].clip.offset - first.offset) / 2;
+      const f: Tensor<'float32'> = { dtype: 'float32', shape: [b - a, E, fh, fw], data: all.subarray(from, from + (b - a) * E * fh * fw) };
+      a = b;
+      const grid: [number, number] = [Math.min(CLIP_SEGMENTS.grid, fh), Math.min(CLIP_SEGMENTS.grid, fw)];
+      const km = await sphericalKMeans(f, { grid, iterations: CLIP_SEGMENTS.iterations, locationWeight: CLIP_SEGMENTS.locationWeight });
+      const K = grid[0] * grid[1];
+      km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
+      const m = await segmentMeans(f, km.labels);
+      // A cluster k-means left empty has no pixels and a zero mean: it is no CLIP segment, and must
+      // neither become an unknown prototype nor rank into a known class's top-m.
+      const rows = m.means.data as Float32Array;
+      m.image.data.forEach((img, s) => {
+        if (img < 0) return;
+        means.set(rows.subarray(s * E, (s + 1) * E), S * E);
+        S++;
+      });
+    }
   }
-  const all = new Float32Array(S * E);
-  let off = 0;
-  for (const s of segs) {
-    all.set(s, off);
-    off += s.length;
-  }
+  const all = means.subarray(0, S * E);
   const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
   const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, knownText, { m: o.topM, logitScale: await o.clip.logitScale() });
   for (const g of coincidingPrototypes(known, o.knownNames)) {

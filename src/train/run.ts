@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import { Clip } from '../clip/clip';
 import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, worldDataset, type Dataset } from '../data/datasets';
 import { regionSourceFromConfig } from '../data/region-source';
-import { makeBatch } from '../data/views';
+import { trainingBatch } from '../data/sample-source';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
 import * as safetensors from '../safetensors';
 import { PixelEmbedder } from '../net/embedder';
 import { classNames } from '../clip/templates';
-import { deriveSeed, makeRng } from '../rng';
+import { deriveSeed } from '../rng';
 import { saveCheckpoint, loadLatest } from './checkpoint';
 import type { Config } from './schema';
 import { NativeTrainer, polyLr } from './native-trainer';
@@ -118,24 +118,25 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   const pairs = t.batch / world;
   let it = start;
   try {
-    // The next batch is prepared while the native step runs.
-    const batchFor = (i: number) => {
-      const r = makeRng(deriveSeed(t.seed, i));
-      const pick = Array.from({ length: t.batch }, () => prepared.samples[r.int(prepared.samples.length)]);
-      const batch = makeBatch(pick, views, r);
+    // The next batch is read and prepared while the native step runs (its images, regions and
+    // teacher features are read from disk per batch).
+    const batchFor = async (i: number) => {
+      const batch = await trainingBatch(prepared.samples, t.batch, deriveSeed(t.seed, i), views);
       return group ? rankSlice(batch, rank * pairs, pairs) : batch;
     };
-    let next = batchFor(it);
+    let next = await batchFor(it);
     for (; it < t.iterations && !stop; ) {
       const step = trainer.step(next, polyLr(t.lr, it, t.iterations, t.power), { imageOffset: rank * pairs });
       const following = it + 1 < t.iterations ? batchFor(it + 1) : undefined;
+      // A failed read of the next batch is reported after the step it overlaps (never unhandled).
+      following?.catch(() => {});
       const mt = await step.catch((err: Error) => {
         throw clips4Error(ErrorCodes.state, `${err.message}; the last good checkpoint in ${o.out} is kept (resume with --resume)`);
       });
       it++;
       lastMetrics = { ...mt, lr: polyLr(t.lr, it - 1, t.iterations, t.power), imagesPerSecond: t.batch / mt.seconds };
       if (group) stop = (await group.sum([stop ? 1 : 0]))[0] > 0; // every rank stops after the same step
-      if (following) next = following;
+      if (following) next = await following;
       if (!lead) continue; // only rank 0 writes
       fs.appendFileSync(metricsFile, JSON.stringify(lastMetrics) + '\n');
       tb!.scalars(it, { 'loss/total': mt.loss, 'loss/contrastive': mt.contrastive, 'loss/embedding': mt.embedding, 'loss/semantic': mt.semantic, 'loss/unknown': mt.unknown, avgsim: mt.avgsim, lr: lastMetrics.lr, 'images_per_second': lastMetrics.imagesPerSecond });

@@ -25,7 +25,7 @@ export const SCHEMA = {
     split: { type: 'string', default: 'train', help: "split list to train on ('train_aug' for VOC+SBD)" },
     images: { type: 'int', default: 0, min: 0, help: 'use only the first N images (0 = all)' },
     crop: { type: 'int', default: DEFAULT_VIEWS.size, min: 16, max: 4096, help: 'side of each augmented view (pixels)' },
-    scale: { type: 'number[]', default: DEFAULT_VIEWS.scale, length: 2, min: 0.05, max: 1, help: 'random resized crop: area range as a fraction of the image' },
+    scale: { type: 'number[]', default: DEFAULT_VIEWS.scale, length: 2, min: 0.05, max: 1, help: 'random resized crop: area range as a fraction of the square of the image\'s shorter side (the square box lies anywhere in the image, whatever its aspect)' },
     regions: { type: 'int', default: 48, min: 2, max: 10000, help: 'SLIC superpixels per image (the regions of the positives)' },
     compactness: { type: 'number', default: SLIC_DEFAULTS.compactness, min: 0, help: 'SLIC compactness' },
     regionMethod: { type: 'string', default: 'slic', values: REGION_METHODS, help: 'how regions are computed: SLIC (data.regions, data.compactness) or Felzenszwalb graph segmentation (data.felzenszwalb*)' },

@@ -1,0 +1,69 @@
+// What training keeps of each image between batches: only where its data is (SampleRef) — the
+// image file and the size it is used at, its regions' source and the offset of its teacher
+// features in the float16 cache. A batch loads its few images, regions and features (as float32)
+// when it is made, so memory does not grow with the dataset.
+import { clips4Error, ErrorCodes } from '../errors';
+import type { RawImage } from '../image/load';
+import { loadImage } from '../image/load';
+import { resizeExact } from '../image/resize';
+import { makeRng } from '../rng';
+import { readCacheRecords } from './clip-cache';
+import { regionsFor, type RegionSource } from './region-source';
+import { makeBatch, type Sample, type TrainingBatch, type ViewGeometry, type ViewOptions } from './views';
+
+export interface SampleRef {
+  file: string;
+  /** Size as decoded (precomputed region maps have this size). */
+  original: { width: number; height: number };
+  /** Size training uses (after data.resize and rounding to the teacher's stride). */
+  width: number;
+  height: number;
+  regions: { source: RegionSource; cacheDir: string };
+  /** The record of the teacher-feature cache: file, byte offset and shape [E, fh, fw]. */
+  clip: { file: string; offset: number; E: number; fh: number; fw: number };
+}
+
+/**
+ * The size an image is used at: shorter side `resize` (0 = its own), each side rounded to a multiple
+ * of `multiple` (at least one), as resizeKeepAspect rounds.
+ */
+export function usedSize(width: number, height: number, resize: number, multiple: number): { width: number; height: number } {
+  const s = resize ? resize / Math.min(width, height) : 1;
+  const round = (x: number) => Math.max(multiple, Math.round((x * s) / multiple) * multiple);
+  return { width: round(width), height: round(height) };
+}
+
+/** The image at the size training uses (a decoded image of its original size in, resized if needed). */
+export function usedImage(img: RawImage, width: number, height: number): Promise<RawImage> | RawImage {
+  return img.width === width && img.height === height ? img : resizeExact(img, width, height);
+}
+
+/** Reads one sample's image, regions and teacher features. */
+export async function loadSample(ref: SampleRef): Promise<Sample> {
+  const decoded = await loadImage(ref.file);
+  if (decoded.width !== ref.original.width || decoded.height !== ref.original.height) {
+    throw clips4Error(ErrorCodes.dataset, `training image ${ref.file} changed since training was prepared (${decoded.width}×${decoded.height}, was ${ref.original.width}×${ref.original.height}): restart the run so that it is prepared again`);
+  }
+  const image = await usedImage(decoded, ref.width, ref.height);
+  const regions = await regionsFor(ref.regions.source, ref.file, ref.original, image, ref.regions.cacheDir);
+  const { E, fh, fw } = ref.clip;
+  const data = readCacheRecords(ref.clip.file, ref.clip.offset, E * fh * fw);
+  return { image, regions, clip: { data, E, fh, fw, cell: image.width / fw, cellY: image.height / fh } };
+}
+
+/**
+ * Batch `i` of a run: `batch` samples drawn with the seeded generator `seed`, loaded, and two views of
+ * each (the same generator continues into the views). The same seed gives the same batch. `trace`,
+ * when given (a fresh one per batch), receives the samples drawn and each view's geometry (views 1
+ * of every sample, then views 2).
+ */
+export async function trainingBatch(samples: SampleRef[], batch: number, seed: number, views: ViewOptions, trace?: { picked: SampleRef[]; geometry: ViewGeometry[] }): Promise<TrainingBatch> {
+  const r = makeRng(seed);
+  const pick = Array.from({ length: batch }, () => samples[r.int(samples.length)]);
+  // One load per distinct sample (a batch may draw an image twice).
+  const loaded = new Map<SampleRef, Promise<Sample>>();
+  for (const s of pick) if (!loaded.has(s)) loaded.set(s, loadSample(s));
+  const data = await Promise.all(pick.map((s) => loaded.get(s)!));
+  if (trace) trace.picked.push(...pick);
+  return makeBatch(data, views, r, trace?.geometry);
+}

@@ -29,7 +29,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
   models.push({ name: 'vit-tiny', clip: await Clip.load(fixture, { vocab: new WordTokenizer([]) }), width: 128, layers: 2, patch: 16, embed: 32 });
   models.push({
     name: 'vit-b16-size',
-    clip: await Clip.create({ kind: 'vit', embedDim: 512, imageResolution: 224, visionWidth: 768, visionLayers: 12, patchSize: 16, contextLength: 77, textWidth: 512, textLayers: 12 }, new WordTokenizer(['a'])),
+    clip: await Clip.create({ kind: 'vit' }, new WordTokenizer(['a'])), // ViT-B/16's sizes (CLIP_VIT_B16)
     width: 768,
     layers: 12,
     patch: 16,

@@ -23,16 +23,6 @@ export interface SampleRef {
   clip: { file: string; offset: number; E: number; fh: number; fw: number };
 }
 
-/**
- * The size an image is used at: shorter side `resize` (0 = its own), each side rounded to a multiple
- * of `multiple` (at least one), as resizeKeepAspect rounds.
- */
-export function usedSize(width: number, height: number, resize: number, multiple: number): { width: number; height: number } {
-  const s = resize ? resize / Math.min(width, height) : 1;
-  const round = (x: number) => Math.max(multiple, Math.round((x * s) / multiple) * multiple);
-  return { width: round(width), height: round(height) };
-}
-
 /** The image at the size training uses (a decoded image of its original size in, resized if needed). */
 export function usedImage(img: RawImage, width: number, height: number): Promise<RawImage> | RawImage {
   return img.width === width && img.height === height ? img : resizeExact(img, width, height);

@@ -25,15 +25,19 @@ export function resizeShorterCenterCrop(img: RawImage, size: number): Promise<Ra
  */
 export function resizeKeepAspect(img: RawImage, options: { shorter?: number; multipleOf?: number } = {}): Promise<RawImage> {
   const m = options.multipleOf === undefined ? 1 : integer('multipleOf', options.multipleOf, 1);
-  let w = img.width;
-  let h = img.height;
-  if (options.shorter !== undefined) {
-    const s = integer('shorter', options.shorter, 1) / Math.min(w, h);
-    w = w * s;
-    h = h * s;
-  }
-  const round = (x: number) => Math.max(m, Math.round(x / m) * m);
-  return resizeRaw(img, round(w), round(h), 'fill');
+  const shorter = options.shorter === undefined ? 0 : integer('shorter', options.shorter, 1);
+  const size = keepAspectSize(img.width, img.height, shorter, m);
+  return resizeRaw(img, size.width, size.height, 'fill');
+}
+
+/**
+ * The size resizeKeepAspect gives: shorter side `shorter` (0 = the image's own), each side rounded to
+ * the nearest multiple of `multiple` (at least one).
+ */
+export function keepAspectSize(width: number, height: number, shorter: number, multiple: number): { width: number; height: number } {
+  const s = shorter ? shorter / Math.min(width, height) : 1;
+  const round = (x: number) => Math.max(multiple, Math.round((x * s) / multiple) * multiple);
+  return { width: round(width), height: round(height) };
 }
 
 /** Resize to exactly width × height (no crop). */

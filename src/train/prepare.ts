@@ -6,8 +6,9 @@ import type { Clip } from '../clip/clip';
 import { clips4Error, ErrorCodes } from '../errors';
 import { buildClipCache, cacheKey, readCacheRecords } from '../data/clip-cache';
 import { regionsFor, type RegionSource } from '../data/region-source';
-import { usedImage, usedSize, type SampleRef } from '../data/sample-source';
+import { usedImage, type SampleRef } from '../data/sample-source';
 import { loadImage, type RawImage } from '../image/load';
+import { keepAspectSize } from '../image/resize';
 import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
 import { coincidingPrototypes, unknownPrototypes } from './prototypes';
@@ -76,7 +77,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
           return undefined;
         }
         const original = { width: img.width, height: img.height };
-        const size = usedSize(img.width, img.height, o.resize, multiple);
+        const size = keepAspectSize(img.width, img.height, o.resize, multiple);
         const used = await usedImage(img, size.width, size.height);
         await regionsFor(o.regions, f, original, used, regionCache.cacheDir);
         return { file: f, original, ...size };

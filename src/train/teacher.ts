@@ -8,7 +8,7 @@ import { resizedLabel, type Dataset } from '../data/datasets';
 import { clips4Error, ErrorCodes } from '../errors';
 import type { RawImage } from '../image/load';
 import { normalizeImages } from '../image/normalize';
-import { resizeKeepAspect } from '../image/resize';
+import { keepAspectSize, resizeKeepAspect } from '../image/resize';
 import { deriveSeed, makeRng, type Rng } from '../rng';
 import type { Tensor } from '../tensor';
 
@@ -26,12 +26,8 @@ export interface Teacher {
   features(images: RawImage[], sources: ImageSource[]): Promise<Tensor<'float32'>>;
 }
 
-/** The side of the images the teacher looks at, rounded as CLIP needs (0 = the image's own). */
-export function teacherInput(width: number, height: number, side: number, multiple: number): { width: number; height: number } {
-  const s = side ? side / Math.min(width, height) : 1;
-  const round = (x: number) => Math.max(multiple, Math.round((x * s) / multiple) * multiple);
-  return { width: round(width), height: round(height) };
-}
+/** The size of the images the teacher looks at: shorter side `side` (0 = the image's own), rounded as CLIP needs. */
+export const teacherInput = keepAspectSize;
 
 /** CLIP's dense features (`variant`), computed on the images resized so that their shorter side is `side` (0 = as they are). */
 export function clipTeacher(clip: Clip, variant: DenseVariant, side: number): Teacher {

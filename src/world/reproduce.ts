@@ -19,6 +19,7 @@ import { call, native, packageRoot } from '../native';
 import { resolveConfig } from '../train/config';
 import type { Config } from '../train/schema';
 import { runTraining } from '../train/run';
+import { readMetricRows } from '../plot/curves';
 import { getThreads, setThreads } from '../runtime';
 import { datasetOracle } from '../train/teacher';
 import { readWorld, type WorldInfo } from './data';
@@ -283,7 +284,7 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
 export function trainingCurve(dir: string): Pick<RunResult, 'avgsim' | 'loss'> {
   const file = path.join(dir, 'metrics.jsonl');
   if (!fs.existsSync(file)) return {};
-  const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; avgsim: number });
+  const rows = readMetricRows(file) as { loss: number; avgsim: number }[];
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const tenth = (i: number) => mean(rows.slice(Math.floor((i * rows.length) / 10), Math.max(Math.floor((i * rows.length) / 10) + 1, Math.floor(((i + 1) * rows.length) / 10))).map((r) => r.loss));
   const loss = { start: tenth(0), middle: tenth(4), end: tenth(9), tailChange: (tenth(9) - tenth(8)) / tenth(8) };

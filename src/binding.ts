@@ -93,6 +93,7 @@ export interface KernelsBinding {
   semanticLoss(o: { segments: Tensor; clipSegments: Tensor; prototypes: Tensor; temperature: number }): Promise<{ loss: number; labels: Tensor<'int32'>; gradSegments: Tensor<'float32'> }>;
   unknownPrototypeLoss(o: { unknown: Tensor; clipSegments: Tensor; labels: Tensor; known: number }): Promise<{ loss: number; gradUnknown: Tensor<'float32'>; count: number }>;
   knownPrototypes(clipSegments: Tensor, text: Tensor, o: { m: number; logitScale: number }): Promise<Tensor<'float32'>>;
+  knownPrototypeSegments(clipSegments: Tensor, text: Tensor, o: { m: number; logitScale: number }): Promise<Tensor<'int32'>>;
   bankCreate(batches: number): BankHandle;
   bankPush(bank: BankHandle, segments: Tensor): void;
   bankAll(bank: BankHandle, dim: number): Tensor<'float32'>;

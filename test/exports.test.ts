@@ -44,7 +44,7 @@ const ENTRIES: Record<string, string[]> = {
   ],
   'clips4/world': ['generateWorld', 'WORLD_CLASSES', 'STUFF', 'THINGS', 'UNKNOWN_FOLDS', 'LABEL_OFFSET', 'pretrainClip', 'reproduce', 'headline'],
   'clips4/plot': ['umap', 'renderCurves', 'readMetricRows'],
-  'clips4/kernels': ['sphericalKMeans', 'splitByRegion', 'segmentMeans', 'pixelSegmentLoss', 'embeddingLoss', 'semanticLoss', 'unknownPrototypeLoss', 'knownPrototypes', 'MemoryBank'],
+  'clips4/kernels': ['sphericalKMeans', 'splitByRegion', 'segmentMeans', 'pixelSegmentLoss', 'embeddingLoss', 'semanticLoss', 'unknownPrototypeLoss', 'knownPrototypes', 'knownPrototypeSegments', 'MemoryBank'],
 };
 const specs = Object.keys(ENTRIES);
 /** 'clips4/train' → './train', the key of package.json "exports". */

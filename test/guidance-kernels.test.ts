@@ -115,7 +115,7 @@ test('unknownPrototypeLoss pulls each unknown prototype towards the CLIP segment
   });
 });
 
-test('knownPrototypes: per class the normalised mean of the top-m segments by softmax over classes', async (t) => {
+test('knownPrototypes: per class the normalised mean of the top-m segments by softmax over classes (knownPrototypeSegments: which, best first)', async (t) => {
   const S = 40;
   const E = 6;
   const seg = rows(S, E, 8).map(unit);
@@ -123,6 +123,8 @@ test('knownPrototypes: per class the normalised mean of the top-m segments by so
   for (const [m, scale] of [[1, 100], [5, 100], [7, 10]] as const) {
     const p = await kernels.knownPrototypes(f32(seg), f32(text), { m, logitScale: scale });
     t.deepEqual(p.shape, [3, E]);
+    const picked = await kernels.knownPrototypeSegments(f32(seg), f32(text), { m, logitScale: scale });
+    t.deepEqual(picked.shape, [3, m]);
     for (let k = 0; k < 3; k++) {
       // p_k = 1 / (1 + Σ_{j≠k} e^{l_j − l_k}): ordered by −log Σ_{j≠k} e^{l_j − l_k}, which does not
       // round to a tie where p_k rounds to 1.
@@ -133,6 +135,7 @@ test('knownPrototypes: per class the normalised mean of the top-m segments by so
         return -(max + Math.log(others.reduce((a, x) => a + Math.exp(x - max), 0)));
       });
       const top = prob.map((q, s) => [q, s]).sort((a, b) => b[0] - a[0]).slice(0, m).map(([, s]) => s);
+      t.deepEqual(Array.from(picked.data.subarray(k * m, (k + 1) * m)), top, `m=${m} class ${k}: the segments, best first`);
       const ref = unit(top.reduce((acc, s) => acc.map((x, e) => x + seg[s][e]), new Array(E).fill(0)));
       ref.forEach((x, e) => t.true(Math.abs(p.data[k * E + e] - x) < 1e-5, `m=${m} class ${k} dim ${e}: ${p.data[k * E + e]} vs ${x}`));
     }

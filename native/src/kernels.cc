@@ -228,12 +228,15 @@ at::Tensor ClassScores(const at::Tensor& l) {
 
 }  // namespace
 
-at::Tensor KnownPrototypes(const at::Tensor& clip, const at::Tensor& text, int64_t m, double logitScale) {
+at::Tensor KnownPrototypeSegments(const at::Tensor& clip, const at::Tensor& text, int64_t m, double logitScale) {
   // Ranked in float64 by ClassScores (the softmax's order without its rounding ties).
-  auto i = L2Normalize(clip, 1);
-  auto logits = at::mm(i.to(at::kDouble), L2Normalize(text, 1).to(at::kDouble).t()) * logitScale;  // [S,K]
-  auto top = std::get<1>(ClassScores(logits).topk(std::min(m, logits.size(0)), 0));              // [m,K]
-  return L2Normalize(i.index_select(0, top.t().flatten()).view({text.size(0), top.size(0), -1}).sum(1), 1);
+  auto logits = at::mm(L2Normalize(clip, 1).to(at::kDouble), L2Normalize(text, 1).to(at::kDouble).t()) * logitScale;  // [S,K]
+  return std::get<1>(ClassScores(logits).topk(std::min(m, logits.size(0)), 0)).t().contiguous();  // [K,m]
+}
+
+at::Tensor KnownPrototypes(const at::Tensor& clip, const at::Tensor& text, int64_t m, double logitScale) {
+  auto top = KnownPrototypeSegments(clip, text, m, logitScale);
+  return L2Normalize(L2Normalize(clip, 1).index_select(0, top.flatten()).view({text.size(0), top.size(1), -1}).sum(1), 1);
 }
 
 void MemoryBank::Push(const at::Tensor& segments) {

@@ -57,6 +57,10 @@ at::Tensor UnknownLossSum(const at::Tensor& unknown, const at::Tensor& clip, con
 // Known prototypes (paper Fig. 3b): p = softmax over classes of logitScale·cos(i_s, t_k); class k's
 // prototype is the normalised mean of the CLIP embeddings of its top-m segments by p[:,k].
 at::Tensor KnownPrototypes(const at::Tensor& clip, const at::Tensor& text, int64_t m, double logitScale);
+// The rows of `clip` those prototypes average: [K,min(m,S)] int64, each class's best first. A
+// class's top-m over a dataset is its top-m over the union of every chunk's top-m, so the
+// prototypes can be built from a stream of segments holding only these rows.
+at::Tensor KnownPrototypeSegments(const at::Tensor& clip, const at::Tensor& text, int64_t m, double logitScale);
 
 // FIFO of detached segment embeddings from the previous `batches` steps (negatives only).
 class MemoryBank {

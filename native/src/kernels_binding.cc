@@ -176,17 +176,30 @@ Napi::Value UnknownPrototypeLoss(const Napi::CallbackInfo& info) {
   });
 }
 
-// knownPrototypes(clipSegments [S,E], text [K,E], {m, logitScale}) → [K,E]
-Napi::Value KnownPrototypes(const Napi::CallbackInfo& info) {
-  return Guarded(info, "kernels.knownPrototypes", [&]() -> Napi::Value {
+// The two prototype kernels take (clipSegments [S,E], text [K,E], {m, logitScale}).
+template <typename Kernel>
+Napi::Value PrototypeCall(const Napi::CallbackInfo& info, const char* name, Kernel kernel) {
+  return Guarded(info, name, [&]() -> Napi::Value {
     at::Tensor i = TensorFromJs(info[0], "clipSegments"), t = TensorFromJs(info[1], "text");
     Napi::Object o = GetObject(info, 2, "options");
     auto m = static_cast<int64_t>(GetNumber(o, "m"));
     double scale = GetNumber(o, "logitScale");
-    return RunAsync(info.Env(), "kernels.knownPrototypes", [i, t, m, scale]() -> Producer {
-      at::Tensor out = PrepareForJs(kernels::KnownPrototypes(i, t, m, scale));
+    return RunAsync(info.Env(), name, [i, t, m, scale, kernel]() -> Producer {
+      at::Tensor out = PrepareForJs(kernel(i, t, m, scale));
       return [out](Napi::Env env) -> Napi::Value { return TensorToJs(env, out); };
     });
+  });
+}
+
+// knownPrototypes(...) → [K,E]
+Napi::Value KnownPrototypes(const Napi::CallbackInfo& info) {
+  return PrototypeCall(info, "kernels.knownPrototypes", kernels::KnownPrototypes);
+}
+
+// knownPrototypeSegments(...) → int32 [K,min(m,S)]: the rows knownPrototypes averages, best first.
+Napi::Value KnownPrototypeSegments(const Napi::CallbackInfo& info) {
+  return PrototypeCall(info, "kernels.knownPrototypeSegments", [](const at::Tensor& i, const at::Tensor& t, int64_t m, double scale) {
+    return kernels::KnownPrototypeSegments(i, t, m, scale).to(at::kInt);
   });
 }
 
@@ -231,6 +244,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "kernels", "semanticLoss", SemanticLoss);
   Export(env, exports, "kernels", "unknownPrototypeLoss", UnknownPrototypeLoss);
   Export(env, exports, "kernels", "knownPrototypes", KnownPrototypes);
+  Export(env, exports, "kernels", "knownPrototypeSegments", KnownPrototypeSegments);
   Export(env, exports, "kernels", "bankCreate", BankCreate);
   Export(env, exports, "kernels", "bankPush", BankPush);
   Export(env, exports, "kernels", "bankAll", BankAll);

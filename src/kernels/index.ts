@@ -107,15 +107,28 @@ export async function unknownPrototypeLoss(o: { unknown: Tensor<'float32'>; clip
  * CLIP segment embedding, then per class the normalised mean of its top-m segments.
  */
 export async function knownPrototypes(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m: number; logitScale: number }) {
+  const o = prototypeOptions(clipSegments, text, options);
+  return call(() => native().kernels.knownPrototypes(clipSegments, text, o));
+}
+
+/** The checks of both prototype kernels; the scale has no default: it belongs to the CLIP whose segments and text these are (Clip.logitScale). */
+function prototypeOptions(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m: number; logitScale: number }) {
   const dims = checkTensor('clipSegments', clipSegments, { dtype: 'float32', shape: ['S', 'E'] });
   checkTensor('text', text, { dtype: 'float32', shape: ['K', 'E'] }, dims);
   if (dims.S < 1) throw invalidParameter('clipSegments', 'at least one segment', '[0, E]');
   const o = optionsObject('options', options);
   onlyKeys('options', o, ['m', 'logitScale']);
-  const m = integer('options.m', o.m, 1);
-  // No default: the scale belongs to the CLIP whose segments and text these are (Clip.logitScale).
-  const logitScale = number('options.logitScale', o.logitScale, 0);
-  return call(() => native().kernels.knownPrototypes(clipSegments, text, { m, logitScale }));
+  return { m: integer('options.m', o.m, 1), logitScale: number('options.logitScale', o.logitScale, 0) };
+}
+
+/**
+ * The rows of `clipSegments` that `knownPrototypes` averages: [K, min(m, S)] int32, each class's
+ * best first. A class's top-m over all segments is its top-m over the union of each chunk's top-m:
+ * the prototypes of a dataset can be built from a stream of segments (train/prepare.ts).
+ */
+export async function knownPrototypeSegments(clipSegments: Tensor<'float32'>, text: Tensor<'float32'>, options: { m: number; logitScale: number }) {
+  const o = prototypeOptions(clipSegments, text, options);
+  return call(() => native().kernels.knownPrototypeSegments(clipSegments, text, o));
 }
 
 /** The FIFO memory bank of the last `batches` batches' segment embeddings (negatives of L_t). */

@@ -9,9 +9,9 @@ import { regionsFor, type RegionSource } from '../data/region-source';
 import { usedImage, type SampleRef } from '../data/sample-source';
 import { loadImage, type RawImage } from '../image/load';
 import { keepAspectSize } from '../image/resize';
-import { knownPrototypes, segmentMeans, sphericalKMeans } from '../kernels';
+import { knownPrototypes, knownPrototypeSegments, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
-import { coincidingPrototypes, unknownPrototypes } from './prototypes';
+import { coincidingPrototypes, unitRows, unknownPicks } from './prototypes';
 import { makeRng } from '../rng';
 import type { Teacher } from './teacher';
 
@@ -19,7 +19,7 @@ import type { Teacher } from './teacher';
  * The CLIP segments the prototypes are built from (paper Fig. 3b): k-means of each teacher map on a
  * grid of at most 3×3 clusters. Not a setting: the paper gives none, and the teacher's maps are small.
  */
-const CLIP_SEGMENTS = { grid: 3, iterations: 10, locationWeight: 1 };
+export const CLIP_SEGMENTS = { grid: 3, iterations: 10, locationWeight: 1 };
 
 /** Images decoded at once in the first pass (not a setting: it only bounds memory and keeps the cores busy). */
 const PASS = 16;
@@ -111,17 +111,55 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     return { ...k, regions: regionCache, clip: { file: cache.file, offset, E, fh: shape[1], fw: shape[2] } };
   });
 
-  // CLIP segments, streamed over the cache: one chunk of records in memory at a time, each run of
-  // one feature size in a chunk clustered together. Their means (at most a grid of clusters per
-  // image: the one thing here that grows with the dataset, S×E floats) are written into one array.
-  const bound = samples.reduce((a, s) => a + Math.min(CLIP_SEGMENTS.grid, s.clip.fh) * Math.min(CLIP_SEGMENTS.grid, s.clip.fw), 0);
-  const means = new Float32Array(bound * E);
+  // The prototypes, streamed over the cache's CLIP segments (nothing here grows with the dataset):
+  // pass one keeps each known class's best segments so far and counts the segments, which is all
+  // the unknown prototypes' draw needs; pass two fetches the drawn ones.
+  const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
+  const ranking = { m: o.topM, logitScale: await o.clip.logitScale() };
+  let best = { rows: new Float32Array(0), n: 0 }; // the candidates for some class's top-m, in stream order
   let S = 0;
+  await forEachClipSegments(samples, cache.file, E, async (rows, n) => {
+    S += n;
+    const pool = new Float32Array((best.n + n) * E);
+    pool.set(best.rows);
+    pool.set(rows.subarray(0, n * E), best.n * E);
+    const top = await knownPrototypeSegments({ dtype: 'float32', shape: [best.n + n, E], data: pool }, knownText, ranking);
+    const keep = [...new Set(top.data)].sort((a, b) => a - b);
+    best = { rows: new Float32Array(keep.length * E), n: keep.length };
+    keep.forEach((r, i) => best.rows.set(pool.subarray(r * E, (r + 1) * E), i * E));
+  });
+  if (S === 0) throw clips4Error(ErrorCodes.dataset, `k-means found no CLIP segment in the ${samples.length} training images' teacher features`);
+  const known = await knownPrototypes({ dtype: 'float32', shape: [best.n, E], data: best.rows }, knownText, ranking);
+  for (const g of coincidingPrototypes(known, o.knownNames)) {
+    log(`warning: known classes ${g.join(', ')} got the same prototype (the same top-${o.topM} of ${S} CLIP segments), so the semantic loss cannot tell them apart; use more training images or a smaller prototypes.topM`);
+  }
+  const picks = unknownPicks(S, o.unknown, makeRng(o.seed + 1), log);
+  const drawn = new Map<number, Float32Array>(picks.map((s) => [s, new Float32Array(E)]));
+  if (picks.length) {
+    let at = 0;
+    await forEachClipSegments(samples, cache.file, E, async (rows, n) => {
+      for (let s = 0; s < n; s++) drawn.get(at + s)?.set(rows.subarray(s * E, (s + 1) * E));
+      at += n;
+    });
+  }
+  const unknown = unitRows(picks.map((s) => drawn.get(s)!), E);
+  log(`prototypes from ${S} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
+  return { samples, known, unknown, knownText, clipSegments: S };
+}
+
+/**
+ * The CLIP segments of every sample in cache order (paper Fig. 3b: k-means of each teacher map on a
+ * grid of at most 3×3 clusters), one chunk of records in memory at a time: `visit` gets a chunk's
+ * segment means [n,E] (row-major; the array may be longer than n rows). A cluster k-means left empty
+ * has no pixels and a zero mean: it is no CLIP segment, and is not visited (it must neither become an
+ * unknown prototype nor rank into a known class's top-m). The same samples give the same stream.
+ */
+async function forEachClipSegments(samples: SampleRef[], file: string, E: number, visit: (rows: Float32Array, n: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < samples.length; i += CHUNK) {
     const chunk = samples.slice(i, i + CHUNK);
     const first = chunk[0].clip;
     const last = chunk[chunk.length - 1].clip;
-    const all = readCacheRecords(cache.file, first.offset, (last.offset - first.offset) / 2 + last.E * last.fh * last.fw);
+    const all = readCacheRecords(file, first.offset, (last.offset - first.offset) / 2 + last.E * last.fh * last.fw);
     for (let a = 0; a < chunk.length; ) {
       const { fh, fw } = chunk[a].clip;
       let b = a + 1;
@@ -134,25 +172,16 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
       const K = grid[0] * grid[1];
       km.labels.data.forEach((l, p) => (km.labels.data[p] = l < 0 ? -1 : Math.floor(p / (fh * fw)) * K + l));
       const m = await segmentMeans(f, km.labels);
-      // A cluster k-means left empty has no pixels and a zero mean: it is no CLIP segment, and must
-      // neither become an unknown prototype nor rank into a known class's top-m.
       const rows = m.means.data as Float32Array;
+      let n = 0;
       m.image.data.forEach((img, s) => {
         if (img < 0) return;
-        means.set(rows.subarray(s * E, (s + 1) * E), S * E);
-        S++;
+        rows.copyWithin(n * E, s * E, (s + 1) * E);
+        n++;
       });
+      await visit(rows, n);
     }
   }
-  const all = means.subarray(0, S * E);
-  const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
-  const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, knownText, { m: o.topM, logitScale: await o.clip.logitScale() });
-  for (const g of coincidingPrototypes(known, o.knownNames)) {
-    log(`warning: known classes ${g.join(', ')} got the same prototype (the same top-${o.topM} of ${S} CLIP segments), so the semantic loss cannot tell them apart; use more training images or a smaller prototypes.topM`);
-  }
-  const unknown = unknownPrototypes(all, S, E, o.unknown, makeRng(o.seed + 1), log);
-  log(`prototypes from ${S} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
-  return { samples, known, unknown, knownText, clipSegments: S };
 }
 
 export function cacheDirFor(out: string): string {

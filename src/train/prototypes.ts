@@ -1,33 +1,48 @@
 // Unknown-class prototypes (paper §3.2, Fig. 3c): u random training segments' CLIP embeddings,
 // drawn with the run's seeded generator so a run and its resume start from the same prototypes.
-// (Known prototypes are the native kernels.knownPrototypes.)
+// (Known prototypes are the native kernels.knownPrototypes, streamed over the dataset in prepare.ts.)
 import { zeros, type Tensor } from '../tensor';
 import type { Rng } from '../rng';
 
 /**
- * segments [S,E] (row-major) → u L2-normalised rows [u,E] from distinct segments. Drawing with
- * replacement would repeat a segment whenever u is not small against S (18 segments, 8 prototypes:
- * a repeat is more likely than not), and two equal prototypes stay equal under L_u while every
- * segment near them sits on an exact pseudo-label tie. With fewer segments than prototypes some
- * must repeat: `onShort` is told.
+ * segments [S,E] (row-major) → u L2-normalised rows [u,E] from distinct segments (`unknownPicks`).
  */
 export function unknownPrototypes(segments: Float32Array, S: number, E: number, u: number, r: Rng, onShort?: (message: string) => void): Tensor<'float32'> {
-  const out = zeros('float32', [u, E]);
-  if (u === 0) return out;
+  return unitRows(unknownPicks(S, u, r, onShort).map((s) => segments.subarray(s * E, (s + 1) * E)), E);
+}
+
+/**
+ * Which of S segments become the u unknown prototypes, in draw order. Distinct segments: drawing
+ * with replacement would repeat a segment whenever u is not small against S (18 segments, 8
+ * prototypes: a repeat is more likely than not), and two equal prototypes stay equal under L_u while
+ * every segment near them sits on an exact pseudo-label tie. With fewer segments than prototypes
+ * some must repeat: `onShort` is told. Needs only S, so a stream of segments can be drawn from.
+ */
+export function unknownPicks(S: number, u: number, r: Rng, onShort?: (message: string) => void): number[] {
+  if (u === 0) return [];
   if (S < u) onShort?.(`only ${S} CLIP segments for ${u} unknown prototypes: ${u - S} of them repeat a segment (use more training images or fewer prototypes.unknown)`);
   // A partial Fisher–Yates shuffle, restarted for each further round when S < u.
+  const picks: number[] = [];
   let order: number[] = [];
   for (let i = 0; i < u; i++) {
     const k = i % S;
     if (k === 0) order = Array.from({ length: S }, (_, s) => s);
     const j = k + r.int(S - k);
     [order[k], order[j]] = [order[j], order[k]];
-    const s = order[k];
-    let n = 0;
-    for (let e = 0; e < E; e++) n += segments[s * E + e] ** 2;
-    n = Math.sqrt(n) || 1;
-    for (let e = 0; e < E; e++) out.data[i * E + e] = segments[s * E + e] / n;
+    picks.push(order[k]);
   }
+  return picks;
+}
+
+/** Rows of E floats → [rows,E], each L2-normalised (a zero row stays zero). */
+export function unitRows(rows: Float32Array[], E: number): Tensor<'float32'> {
+  const out = zeros('float32', [rows.length, E]);
+  rows.forEach((row, i) => {
+    let n = 0;
+    for (let e = 0; e < E; e++) n += row[e] ** 2;
+    n = Math.sqrt(n) || 1;
+    for (let e = 0; e < E; e++) out.data[i * E + e] = row[e] / n;
+  });
   return out;
 }
 

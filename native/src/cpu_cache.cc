@@ -9,6 +9,11 @@
 // allocation (k-means' ~1 MB score maps, one per iteration, were still page-faulted with a 1 MiB
 // floor). The cache holds at most CLIPS4_CPU_CACHE_MB (default 4096) MiB of free blocks;
 // CLIPS4_CPU_CACHE_MB=0 leaves ATen's allocator in place.
+// A request takes the smallest free block that fits it with at most a quarter to spare, not only
+// one of its exact size: a dataset of images of many sizes (VOC: 100–500 px sides) asks for a new
+// size at nearly every image, and exact-size reuse kept one more block per size, so memory grew
+// with the number of images up to the limit (measured: +287 MB after preparing 20,000 images vs
+// 1,000). With the tolerance the free blocks cover the range of sizes once.
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -26,6 +31,7 @@ namespace {
 
 constexpr size_t kMinCached = size_t(256) << 10;  // smaller blocks are not cached
 constexpr size_t kGranule = size_t(1) << 16;    // sizes are rounded up to 64 KiB
+constexpr size_t kSpare = 4;                     // a reused block is at most 1 + 1/kSpare times the request
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
@@ -68,13 +74,14 @@ class CachingCpuAllocator final : public c10::Allocator {
     return {p, p, &Release, cpu};
   }
 
-  // A free block of exactly `size` (or a new one), recorded as in use.
+  // The smallest free block of `size` to size + size/4 (or a new one), recorded as in use.
   void* Take(size_t size) {
     std::unique_lock<std::mutex> lock(mutex_);
     void* p = nullptr;
-    auto it = free_.find(size);
-    if (it != free_.end()) {
+    auto it = free_.lower_bound(size);
+    if (it != free_.end() && it->first <= size + size / kSpare) {
       p = it->second;
+      size = it->first;
       free_.erase(it);
       cached_ -= size;
       ++hits_;

@@ -8,7 +8,10 @@ import { Clip } from '../src/clip/clip';
 import { WordTokenizer } from '../src/clip/tokenizer';
 import { loadImage } from '../src/image/load';
 import { normalizeImages } from '../src/image/normalize';
-import { prepareTraining } from '../src/train/prepare';
+import { CLIP_SEGMENTS, prepareTraining } from '../src/train/prepare';
+import { knownPrototypes, knownPrototypeSegments, segmentMeans, sphericalKMeans } from '../src/kernels';
+import { unknownPrototypes } from '../src/train/prototypes';
+import { makeRng } from '../src/rng';
 import { loadSample } from '../src/data/sample-source';
 import { clipTeacher } from '../src/train/teacher';
 import { resizeKeepAspect } from '../src/image/resize';
@@ -42,14 +45,20 @@ test('clips4 score-davis: a perfect prediction scores 1', (t) => {
   t.is(s.F, 1);
 });
 
-test('the CLIP teacher gives training the features of its variant at its side (and keys their cache)', async (t) => {
-  const dir = tmpDir('clips4-prepvariant-');
-  await generateWorld({ out: path.join(dir, 'w'), seed: 6, train: 2, val: 1, size: 48, crops: 0 });
-  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 2).map((f) => path.join(dir, 'w', 'JPEGImages', f));
+/** `n` world images of 48², a tiny ViT CLIP (patch 8), prepare options for them, and the first image at shorter side 96, normalised. */
+async function teacherSetup(prefix: string, n: number) {
+  const dir = tmpDir(prefix);
+  await generateWorld({ out: path.join(dir, 'w'), seed: 6, train: n, val: 1, size: 48, crops: 0 });
+  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, n).map((f) => path.join(dir, 'w', 'JPEGImages', f));
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 2, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]), { seed: 2 });
   const base = { files, clip, cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 6, compactness: 10 }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 };
-  const image = normalizeImages([(await loadImage(files[0]))]);
   const enlarged = normalizeImages([await resizeKeepAspect(await loadImage(files[0]), { shorter: 96, multipleOf: 8 })]);
+  return { files, clip, base, enlarged };
+}
+
+test('the CLIP teacher gives training the features of its variant at its side (and keys their cache)', async (t) => {
+  const { files, clip, base, enlarged } = await teacherSetup('clips4-prepvariant-', 2);
+  const image = normalizeImages([(await loadImage(files[0]))]);
   for (const [variant, side] of [['maskclip', 0], ['clearclip', 0], ['maskclip', 96]] as const) {
     const p = await prepareTraining({ ...base, teacher: clipTeacher(clip, variant, side) });
     const want = (await clip.denseFeatures(side ? enlarged : image, { variant })).data;
@@ -102,4 +111,63 @@ test('clusters k-means leaves empty are no CLIP segments: no zero prototype, no 
   const norms = (m: Tensor<'float32'>) => Array.from({ length: m.shape[0] }, (_, i) => Math.hypot(...m.data.subarray(i * E, (i + 1) * E)));
   t.true(norms(p.unknown).every((n) => Math.abs(n - 1) < 1e-5), `unknown prototype norms ${norms(p.unknown).map((n) => n.toFixed(3))}`);
   t.true(norms(p.known).every((n) => Math.abs(n - 1) < 1e-5), `known prototype norms ${norms(p.known).map((n) => n.toFixed(3))}`);
+});
+
+test('the prototypes streamed over the cache are those of every CLIP segment at once (several chunks)', async (t) => {
+  // 150 images: three chunks of cache records, so a class's best segments come from several chunks
+  // and the unknown prototypes are drawn over all of them. The reference clusters each image alone
+  // and ranks every segment in one call (the kernels' own tests check those against naive code).
+  const dir = tmpDir('clips4-prepstream-');
+  const n = 150;
+  await generateWorld({ out: path.join(dir, 'w'), seed: 9, train: n, val: 1, size: 32, crops: 0 });
+  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).sort().slice(0, n).map((f) => path.join(dir, 'w', 'JPEGImages', f));
+  const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 32, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]), { seed: 4 });
+  const knownNames = ['sky', 'grass', 'sea', 'tree'];
+  const o = { files, clip, teacher: clipTeacher(clip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { segments: 4, compactness: 10 }, knownNames, topM: 3, unknown: 7, seed: 5 };
+  const p = await prepareTraining(o);
+  const E = 8;
+  const rows: number[] = [];
+  const imageOfRow: number[] = [];
+  for (const [i, s] of p.samples.entries()) {
+    const { data, fh, fw } = (await loadSample(s)).clip;
+    const f: Tensor<'float32'> = { dtype: 'float32', shape: [1, E, fh, fw], data };
+    const km = await sphericalKMeans(f, { grid: [Math.min(CLIP_SEGMENTS.grid, fh), Math.min(CLIP_SEGMENTS.grid, fw)], iterations: CLIP_SEGMENTS.iterations, locationWeight: CLIP_SEGMENTS.locationWeight });
+    const m = await segmentMeans(f, km.labels);
+    m.image.data.forEach((img, k) => {
+      if (img < 0) return;
+      rows.push(...m.means.data.subarray(k * E, (k + 1) * E));
+      imageOfRow.push(i);
+    });
+  }
+  const S = rows.length / E;
+  t.is(p.clipSegments, S);
+  const all = Float32Array.from(rows);
+  const text = await clip.textClassifier(knownNames);
+  const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, text, { m: 3, logitScale: await clip.logitScale() });
+  const unknown = unknownPrototypes(all, S, E, 7, makeRng(5 + 1));
+  const close = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-5);
+  t.true(close(p.known.data, known.data), 'known prototypes');
+  t.true(close(p.unknown.data, unknown.data), 'unknown prototypes');
+  // The best segments of a class are spread over the chunks (else this test would not test the merge).
+  const top = await knownPrototypeSegments({ dtype: 'float32', shape: [S, E], data: all }, text, { m: 3, logitScale: await clip.logitScale() });
+  // 64 cache records to a chunk (prepare.ts's CHUNK).
+  const chunks = new Set(Array.from(top.data, (row) => Math.floor(imageOfRow[row] / 64)));
+  t.true(chunks.size > 1, `top segments from ${chunks.size} chunk(s)`);
+});
+
+test('clip.window: the teacher slides windows over images larger than one (features as denseFeatures gives them), keyed apart', async (t) => {
+  const { clip, base, enlarged } = await teacherSetup('clips4-prepwindow-', 1);
+  const slid = await prepareTraining({ ...base, teacher: clipTeacher(clip, 'maskclip', 96, { window: 48, stride: 24 }) });
+  const whole = await prepareTraining({ ...base, teacher: clipTeacher(clip, 'maskclip', 96) });
+  t.not(slid.samples[0].clip.file, whole.samples[0].clip.file, 'windowed features have a cache of their own');
+  const want = (await clip.denseFeatures(enlarged, { variant: 'maskclip', window: 48, stride: 24 })).data;
+  const wholeWant = (await clip.denseFeatures(enlarged, { variant: 'maskclip' })).data;
+  const got = (await loadSample(slid.samples[0])).clip.data;
+  const worst = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]) / Math.max(1e-3, Math.abs(b[i]))), 0);
+  t.true(worst(got, want) < 2e-3, `relative difference ${worst(got, want)} (float16 cache)`);
+  t.true(worst(got, wholeWant) > 1e-2, 'windows give other features than the whole image here');
+  // The image CLIP sees (96²) is no larger than a 96 window: the whole image, the same features.
+  const one = await prepareTraining({ ...base, teacher: clipTeacher(clip, 'maskclip', 96, { window: 96, stride: 0 }) });
+  t.true(worst((await loadSample(one.samples[0])).clip.data, wholeWant) < 2e-3);
+  t.throws(() => clipTeacher(clip, 'maskclip', 96, { window: 50, stride: 0 }), { message: /multiple of the CLIP's patch \(8\) for clip.window but received 50/ });
 });

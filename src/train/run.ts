@@ -73,7 +73,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   // One process per machine builds the shared caches; the others read them once it is done.
   const builder = !group || group.info.localRank === 0;
   if (!builder) await group!.barrier();
-  const teacher = clipCfg.teacher === 'oracle' ? await datasetOracle([ds], clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant, clipCfg.side);
+  const teacher = clipCfg.teacher === 'oracle' ? await datasetOracle([ds], clip, clipCfg, p.templates, t.seed) : clipTeacher(clip, clipCfg.variant, clipCfg.side, { window: clipCfg.window, stride: clipCfg.windowStride });
   const prepared = await prepareTraining({ files, clip, teacher, cacheDir: data.cache || path.join(o.out, 'cache'), resize: data.resize, regions: regionSourceFromConfig(c.data), knownNames: knownNames.length ? knownNames : ['thing'], templates: p.templates, topM: p.topM, unknown: p.unknown, seed: t.seed, strict: data.strict, log });
   if (group && builder) await group.barrier();
   if (lead) {

@@ -42,6 +42,8 @@ export const SCHEMA = {
     vocab: { type: 'string', default: '', help: 'tokenizer file (default: beside the weights, else CLIP BPE)' },
     variant: { type: 'string', default: 'maskclip', values: ['maskclip', 'clearclip', 'sclip', 'naclip'], help: 'teacher dense-feature variant' },
     side: { type: 'int', default: 0, min: 0, max: 8192, help: "shorter side of the images CLIP sees for the teacher features (0 = the training image's own; larger gives finer features, e.g. a ResNet CLIP on small images)" },
+    window: { type: 'int', default: 0, min: 0, max: 8192, help: "teacher features from sliding windows of this side (a multiple of CLIP's patch, e.g. its own resolution 224) over the images CLIP sees (after clip.side) that are larger than it, averaged where they overlap; 0 = each image whole (CLIP attends over every patch at once, which grows quadratically with the image)" },
+    windowStride: { type: 'int', default: 0, min: 0, max: 8192, help: 'step between teacher windows, a multiple of the patch (0 = clip.window: no overlap; MaskCLIP slides 448/224 and 224/112)' },
     teacher: { type: 'string', default: 'clip', values: ['clip', 'oracle'], help: "'oracle' replaces CLIP's dense features by a degraded oracle from the labels (controlled experiments; needs a labelled dataset): text embedding of the true class per cell, clip.oracleCorruption of the cells in blobs of another class, noise clip.oracleNoise" },
     oracleCorruption: { type: 'number', default: 0.4, min: 0, max: 1, help: 'oracle teacher: fraction of cells given another class' },
     oracleNoise: { type: 'number', default: 0.1, min: 0, help: 'oracle teacher: standard deviation of the Gaussian noise before renormalising' },

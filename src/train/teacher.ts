@@ -29,14 +29,23 @@ export interface Teacher {
 /** The size of the images the teacher looks at: shorter side `side` (0 = the image's own), rounded as CLIP needs. */
 export const teacherInput = keepAspectSize;
 
-/** CLIP's dense features (`variant`), computed on the images resized so that their shorter side is `side` (0 = as they are). */
-export function clipTeacher(clip: Clip, variant: DenseVariant, side: number): Teacher {
+/**
+ * CLIP's dense features (`variant`), computed on the images resized so that their shorter side is
+ * `side` (0 = as they are); with `slide`, by windows of `slide.window` every `slide.stride` pixels
+ * over images larger than a window (averaged where they overlap; stride 0 = the window).
+ */
+export function clipTeacher(clip: Clip, variant: DenseVariant, side: number, slide?: { window: number; stride: number }): Teacher {
   const multiple = clip.stride;
+  for (const [name, v] of [['clip.window', slide?.window ?? 0], ['clip.windowStride', slide?.stride ?? 0]] as const) {
+    if (v % multiple) throw clips4Error(ErrorCodes.config, `Expected a multiple of the CLIP's patch (${multiple}) for ${name} but received ${v}`);
+  }
+  const windowed = slide && slide.window > 0 ? { window: slide.window, stride: slide.stride || slide.window } : undefined;
   return {
-    id: `clip:${clip.id}:${variant}:${side}`,
+    // Whole-image features keep the id they always had (their caches stay valid).
+    id: `clip:${clip.id}:${variant}:${side}${windowed ? `:window ${windowed.window}/${windowed.stride}` : ''}`,
     async features(images) {
       const resized = side ? await Promise.all(images.map((im) => resizeKeepAspect(im, { shorter: side, multipleOf: multiple }))) : images;
-      return clip.denseFeatures(normalizeImages(resized), { variant });
+      return clip.denseFeatures(normalizeImages(resized), { variant, ...(windowed ?? {}) });
     },
   };
 }

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
+import sharp from 'sharp';
 import { Clip } from '../src/clip/clip';
 import { WordTokenizer } from '../src/clip/tokenizer';
 import { loadImage } from '../src/image/load';
@@ -170,4 +171,30 @@ test('clip.window: the teacher slides windows over images larger than one (featu
   const one = await prepareTraining({ ...base, teacher: clipTeacher(clip, 'maskclip', 96, { window: 96, stride: 0 }) });
   t.true(worst((await loadSample(one.samples[0])).clip.data, wholeWant) < 2e-3);
   t.throws(() => clipTeacher(clip, 'maskclip', 96, { window: 50, stride: 0 }), { message: /multiple of the CLIP's patch \(8\) for clip.window but received 50/ });
+});
+
+test('a restart reads the first pass from the image manifest: unchanged images are not decoded again, changed ones are', async (t) => {
+  const { files, clip, base } = await teacherSetup('clips4-prepmanifest-', 3);
+  const run = async () => {
+    const lines: string[] = [];
+    const p = await prepareTraining({ ...base, teacher: clipTeacher(clip, 'maskclip', 0), log: (l) => lines.push(l) });
+    return { p, recalled: lines.find((l) => /images as the last run found them/.test(l)) };
+  };
+  const first = await run();
+  t.is(first.recalled, undefined, 'nothing to recall on the first run');
+  const second = await run();
+  t.regex(second.recalled ?? '', /^3 of 3 images/);
+  t.deepEqual(second.p.samples.map((s) => [s.file, s.width, s.height]), first.p.samples.map((s) => [s.file, s.width, s.height]));
+  // A file replaced by an image of another size is decoded again and used at its new size.
+  await sharp({ create: { width: 40, height: 24, channels: 3, background: { r: 200, g: 10, b: 10 } } }).jpeg().toFile(files[1] + '.new.jpg');
+  fs.renameSync(files[1] + '.new.jpg', files[1]);
+  const third = await run();
+  t.regex(third.recalled ?? '', /^2 of 3 images/);
+  const changed = third.p.samples.find((s) => s.file === files[1])!;
+  t.deepEqual([changed.original.width, changed.original.height], [40, 24]);
+  // A damaged manifest is only a cache: the first pass runs again.
+  for (const f of fs.readdirSync(base.cacheDir).filter((f) => /^images-.*\.json$/.test(f))) fs.writeFileSync(path.join(base.cacheDir, f), '{"version": 1, "images": ');
+  const fourth = await run();
+  t.is(fourth.recalled, undefined);
+  t.deepEqual(fourth.p.samples.map((s) => [s.file, s.width, s.height]), third.p.samples.map((s) => [s.file, s.width, s.height]));
 });

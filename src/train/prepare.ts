@@ -11,6 +11,7 @@ import { loadImage, type RawImage } from '../image/load';
 import { keepAspectSize } from '../image/resize';
 import { knownPrototypes, knownPrototypeSegments, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
+import { ImageManifest } from './image-manifest';
 import { coincidingPrototypes, unitRows, unknownPicks } from './prototypes';
 import { makeRng } from '../rng';
 import type { Teacher } from './teacher';
@@ -61,12 +62,21 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const multiple = o.clip.stride;
   const regionCache = { source: o.regions, cacheDir: path.join(o.cacheDir, 'regions') };
   // First pass, a few images at a time (none is kept): which images decode, the size each is used
-  // at (its own aspect), and its regions (computed once into the region cache).
+  // at (its own aspect), and its regions (computed once into the region cache). What it finds is
+  // kept in a manifest beside the caches: a restart reads unchanged images' entries instead of
+  // decoding them (their regions are in the region cache already).
+  const manifest = ImageManifest.open(path.join(o.cacheDir, `images-${cacheKey({ teacher: JSON.stringify(o.regions), resolution: `resize ${o.resize}, multiple ${multiple}`, images: [] })}.json`));
   const kept: { file: string; original: { width: number; height: number }; width: number; height: number }[] = [];
   const skipped: string[] = [];
+  let recalled = 0;
   for (let i = 0; i < o.files.length; i += PASS) {
     const part = await Promise.all(
       o.files.slice(i, i + PASS).map(async (f) => {
+        const entry = manifest.lookup(f);
+        if (entry?.original && entry.width && entry.height) {
+          recalled++;
+          return { file: f, original: entry.original, width: entry.width, height: entry.height };
+        }
         let img: RawImage;
         try {
           img = await loadImage(f);
@@ -74,17 +84,23 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
           if (o.strict) throw err;
           log(`warning: skipping ${f}: ${(err as Error).message}`);
           skipped.push(f);
+          manifest.record(f, {});
           return undefined;
         }
         const original = { width: img.width, height: img.height };
         const size = keepAspectSize(img.width, img.height, o.resize, multiple);
         const used = await usedImage(img, size.width, size.height);
         await regionsFor(o.regions, f, original, used, regionCache.cacheDir);
+        manifest.record(f, { original, ...size });
         return { file: f, original, ...size };
       }),
     );
     for (const r of part) if (r) kept.push(r);
+    // Kept as it grows: an interrupted first pass resumes where it stopped.
+    if ((i / PASS) % 64 === 63) manifest.save();
   }
+  manifest.save();
+  if (recalled) log(`${recalled} of ${o.files.length} images as the last run found them (unchanged files; ${path.basename(manifest.file)})`);
   if (skipped.length) log(`warning: ${skipped.length} unreadable image(s) skipped`);
   if (kept.length === 0) throw clips4Error(ErrorCodes.dataset, `none of the ${o.files.length} training images could be read`);
   const sizes = new Set(kept.map((k) => `${k.width}x${k.height}`));

@@ -151,6 +151,13 @@ test('the prototypes streamed over the cache are those of every CLIP segment at 
   t.true(close(p.unknown.data, unknown.data), 'unknown prototypes');
   // The best segments of a class are spread over the chunks (else this test would not test the merge).
   const top = await knownPrototypeSegments({ dtype: 'float32', shape: [S, E], data: all }, text, { m: 3, logitScale: await clip.logitScale() });
+  // A second run reads them from the cache folder (the same numbers); other settings compute their own.
+  t.is(fs.readdirSync(o.cacheDir).filter((f) => /^prototypes-.*\.safetensors$/.test(f)).length, 1);
+  const again = await prepareTraining(o);
+  t.deepEqual([Array.from(again.known.data), Array.from(again.unknown.data), again.clipSegments], [Array.from(p.known.data), Array.from(p.unknown.data), p.clipSegments]);
+  const other = await prepareTraining({ ...o, topM: 2 });
+  t.false(close(other.known.data, p.known.data), 'top-2 prototypes are not the top-3 ones');
+  t.is(fs.readdirSync(o.cacheDir).filter((f) => /^prototypes-.*\.safetensors$/.test(f)).length, 2);
   // 64 cache records to a chunk (prepare.ts's CHUNK).
   const chunks = new Set(Array.from(top.data, (row) => Math.floor(imageOfRow[row] / 64)));
   t.true(chunks.size > 1, `top segments from ${chunks.size} chunk(s)`);

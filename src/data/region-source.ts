@@ -1,8 +1,9 @@
 // Where a training image's regions come from: computed (SLIC or Felzenszwalb, cached as PNG) or
 // read from a folder of precomputed region PNGs. Also maps the data.* config keys to a source.
+import * as fs from 'node:fs';
 import type { RawImage } from '../image/load';
 import { cachedRegions, REGION_METHODS, type RegionOptions } from './regions';
-import { folderRegions, relabel } from './region-folder';
+import { folderRegions, regionFileFor, relabel } from './region-folder';
 import { oneOf } from '../validate';
 
 export type RegionSource = RegionOptions | { dir: string };
@@ -34,6 +35,11 @@ export async function regionsFor(source: RegionSource, imageFile: string, origin
   if (!isFolder(source)) return cachedRegions(cacheDir, imageFile, img, source);
   const map = await folderRegions(source.dir, imageFile, original);
   return resizeRegions(map.ids, map.width, map.height, img.width, img.height);
+}
+
+/** Whether a region folder still holds `imageFile`'s map (computed regions: always; they are recomputed when missing). */
+export function regionsPresent(source: RegionSource, imageFile: string): boolean {
+  return !isFolder(source) || fs.existsSync(regionFileFor(source.dir, imageFile));
 }
 
 /** The data.* config keys that choose the regions (declared in src/train/schema.ts). */

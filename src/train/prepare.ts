@@ -1,16 +1,18 @@
 // Everything training needs before the first step, computed once from unlabelled images: where
 // each image's data is (its size, its region maps (SLIC, Felzenszwalb or a folder of precomputed PNGs, see data/region-source), CLIP's dense teacher features at its own size, cached in float16), and the target-class
 // prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clip } from '../clip/clip';
 import { clips4Error, ErrorCodes } from '../errors';
 import { buildClipCache, cacheKey, readCacheRecords } from '../data/clip-cache';
-import { regionsFor, type RegionSource } from '../data/region-source';
+import { regionsFor, regionsPresent, type RegionSource } from '../data/region-source';
 import { usedImage, type SampleRef } from '../data/sample-source';
 import { loadImage, type RawImage } from '../image/load';
 import { keepAspectSize } from '../image/resize';
 import { knownPrototypes, knownPrototypeSegments, segmentMeans, sphericalKMeans } from '../kernels';
 import type { Tensor } from '../tensor';
+import * as safetensors from '../safetensors';
 import { ImageManifest } from './image-manifest';
 import { coincidingPrototypes, unitRows, unknownPicks } from './prototypes';
 import { makeRng } from '../rng';
@@ -73,7 +75,8 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     const part = await Promise.all(
       o.files.slice(i, i + PASS).map(async (f) => {
         const entry = manifest.lookup(f);
-        if (entry?.original && entry.width && entry.height) {
+        // A region folder is the user's: a map removed since is reported now, not at training.
+        if (entry?.original && entry.width && entry.height && regionsPresent(o.regions, f)) {
           recalled++;
           return { file: f, original: entry.original, width: entry.width, height: entry.height };
         }
@@ -127,14 +130,36 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
     return { ...k, regions: regionCache, clip: { file: cache.file, offset, E, fh: shape[1], fw: shape[2] } };
   });
 
-  // The prototypes, streamed over the cache's CLIP segments (nothing here grows with the dataset):
-  // pass one keeps each known class's best segments so far and counts the segments, which is all
-  // the unknown prototypes' draw needs; pass two fetches the drawn ones.
   const knownText = await o.clip.textClassifier(o.knownNames, o.templates?.length ? { templates: o.templates } : {});
   const ranking = { m: o.topM, logitScale: await o.clip.logitScale() };
+  // Kept beside the features they come from: a new run with the same images, teacher and classes
+  // starts without a pass over the whole cache.
+  const settings = { clip: o.clip.id, known: o.knownNames, templates: o.templates ?? [], topM: o.topM, unknown: o.unknown, seed: o.seed, segments: CLIP_SEGMENTS };
+  const file = path.join(o.cacheDir, `prototypes-${cacheKey({ teacher: JSON.stringify(settings), resolution: path.basename(cache.file), images: [] })}.safetensors`);
+  let protos: { known: Tensor<'float32'>; unknown: Tensor<'float32'>; clipSegments: number };
+  if (fs.existsSync(file)) {
+    const t = await safetensors.read(file);
+    protos = { known: t.known as Tensor<'float32'>, unknown: t.unknown as Tensor<'float32'>, clipSegments: Number((await safetensors.readMetadata(file)).clipSegments) };
+  } else {
+    protos = await streamedPrototypes(samples, cache.file, E, knownText, ranking, o, log);
+    await safetensors.write(file, { known: protos.known, unknown: protos.unknown }, { clipSegments: String(protos.clipSegments) });
+  }
+  for (const g of coincidingPrototypes(protos.known, o.knownNames)) {
+    log(`warning: known classes ${g.join(', ')} got the same prototype (the same top-${o.topM} of ${protos.clipSegments} CLIP segments), so the semantic loss cannot tell them apart; use more training images or a smaller prototypes.topM`);
+  }
+  log(`prototypes from ${protos.clipSegments} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
+  return { samples, ...protos, knownText };
+}
+
+/**
+ * The prototypes, streamed over the cache's CLIP segments (nothing here grows with the dataset):
+ * pass one keeps each known class's best segments so far and counts the segments, which is all the
+ * unknown prototypes' draw needs; pass two fetches the drawn ones.
+ */
+async function streamedPrototypes(samples: SampleRef[], cacheFile: string, E: number, knownText: Tensor<'float32'>, ranking: { m: number; logitScale: number }, o: PrepareOptions, log: (line: string) => void) {
   let best = { rows: new Float32Array(0), n: 0 }; // the candidates for some class's top-m, in stream order
   let S = 0;
-  await forEachClipSegments(samples, cache.file, E, async (rows, n) => {
+  await forEachClipSegments(samples, cacheFile, E, async (rows, n) => {
     S += n;
     const pool = new Float32Array((best.n + n) * E);
     pool.set(best.rows);
@@ -146,21 +171,16 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   });
   if (S === 0) throw clips4Error(ErrorCodes.dataset, `k-means found no CLIP segment in the ${samples.length} training images' teacher features`);
   const known = await knownPrototypes({ dtype: 'float32', shape: [best.n, E], data: best.rows }, knownText, ranking);
-  for (const g of coincidingPrototypes(known, o.knownNames)) {
-    log(`warning: known classes ${g.join(', ')} got the same prototype (the same top-${o.topM} of ${S} CLIP segments), so the semantic loss cannot tell them apart; use more training images or a smaller prototypes.topM`);
-  }
   const picks = unknownPicks(S, o.unknown, makeRng(o.seed + 1), log);
   const drawn = new Map<number, Float32Array>(picks.map((s) => [s, new Float32Array(E)]));
   if (picks.length) {
     let at = 0;
-    await forEachClipSegments(samples, cache.file, E, async (rows, n) => {
+    await forEachClipSegments(samples, cacheFile, E, async (rows, n) => {
       for (let s = 0; s < n; s++) drawn.get(at + s)?.set(rows.subarray(s * E, (s + 1) * E));
       at += n;
     });
   }
-  const unknown = unitRows(picks.map((s) => drawn.get(s)!), E);
-  log(`prototypes from ${S} CLIP segments: ${o.knownNames.length} known, ${o.unknown} unknown`);
-  return { samples, known, unknown, knownText, clipSegments: S };
+  return { known, unknown: unitRows(picks.map((s) => drawn.get(s)!), E), clipSegments: S };
 }
 
 /**

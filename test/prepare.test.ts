@@ -142,6 +142,7 @@ test('the prototypes streamed over the cache are those of every CLIP segment at 
   }
   const S = rows.length / E;
   t.is(p.clipSegments, S);
+  t.true(S > 1024, `${S} segments: more than prepare.ts ranks at once (RANK_ROWS), so the best of several batches are merged`);
   const all = Float32Array.from(rows);
   const text = await clip.textClassifier(knownNames);
   const known = await knownPrototypes({ dtype: 'float32', shape: [S, E], data: all }, text, { m: 3, logitScale: await clip.logitScale() });

@@ -28,6 +28,8 @@ export const CLIP_SEGMENTS = { grid: 3, iterations: 10, locationWeight: 1 };
 const PASS = 16;
 /** Cache records clustered at once for the prototypes (not a setting: k-means is per image; this bounds memory). */
 const CHUNK = 64;
+/** CLIP segments ranked at once for the known prototypes (not a setting: it bounds memory and native calls). */
+const RANK_ROWS = 1024;
 
 export interface Prepared {
   /** Where each training image's data is (loaded per batch: data/sample-source). */
@@ -152,35 +154,56 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
 }
 
 /**
- * The prototypes, streamed over the cache's CLIP segments (nothing here grows with the dataset):
- * pass one keeps each known class's best segments so far and counts the segments, which is all the
- * unknown prototypes' draw needs; pass two fetches the drawn ones.
+ * The prototypes, streamed over the cache's CLIP segments (nothing here grows with the dataset in
+ * memory): one k-means pass keeps each known class's best segments so far (ranked a few thousand
+ * segments at a time) and spills every segment mean to a scratch file; the count is all the unknown
+ * prototypes' draw needs, and the drawn segments are read back from the spill.
  */
 async function streamedPrototypes(samples: SampleRef[], cacheFile: string, E: number, knownText: Tensor<'float32'>, ranking: { m: number; logitScale: number }, o: PrepareOptions, log: (line: string) => void) {
   let best = { rows: new Float32Array(0), n: 0 }; // the candidates for some class's top-m, in stream order
-  let S = 0;
-  await forEachClipSegments(samples, cacheFile, E, async (rows, n) => {
-    S += n;
-    const pool = new Float32Array((best.n + n) * E);
+  let pending: Float32Array[] = [];
+  let pendingRows = 0;
+  const rank = async () => {
+    const pool = new Float32Array((best.n + pendingRows) * E);
     pool.set(best.rows);
-    pool.set(rows.subarray(0, n * E), best.n * E);
-    const top = await knownPrototypeSegments({ dtype: 'float32', shape: [best.n + n, E], data: pool }, knownText, ranking);
+    let at = best.n * E;
+    for (const r of pending) {
+      pool.set(r, at);
+      at += r.length;
+    }
+    pending = [];
+    pendingRows = 0;
+    const top = await knownPrototypeSegments({ dtype: 'float32', shape: [pool.length / E, E], data: pool }, knownText, ranking);
     const keep = [...new Set(top.data)].sort((a, b) => a - b);
     best = { rows: new Float32Array(keep.length * E), n: keep.length };
     keep.forEach((r, i) => best.rows.set(pool.subarray(r * E, (r + 1) * E), i * E));
-  });
-  if (S === 0) throw clips4Error(ErrorCodes.dataset, `k-means found no CLIP segment in the ${samples.length} training images' teacher features`);
-  const known = await knownPrototypes({ dtype: 'float32', shape: [best.n, E], data: best.rows }, knownText, ranking);
-  const picks = unknownPicks(S, o.unknown, makeRng(o.seed + 1), log);
-  const drawn = new Map<number, Float32Array>(picks.map((s) => [s, new Float32Array(E)]));
-  if (picks.length) {
-    let at = 0;
+  };
+  const spill = path.join(o.cacheDir, `segments-${process.pid}-${Date.now()}.f32.tmp`);
+  const fd = fs.openSync(spill, 'w+');
+  try {
+    let S = 0;
     await forEachClipSegments(samples, cacheFile, E, async (rows, n) => {
-      for (let s = 0; s < n; s++) drawn.get(at + s)?.set(rows.subarray(s * E, (s + 1) * E));
-      at += n;
+      const part = rows.slice(0, n * E);
+      fs.writeSync(fd, part, 0, part.byteLength, S * E * 4);
+      S += n;
+      pending.push(part);
+      pendingRows += n;
+      if (pendingRows >= RANK_ROWS) await rank();
     });
+    if (pendingRows) await rank();
+    if (S === 0) throw clips4Error(ErrorCodes.dataset, `k-means found no CLIP segment in the ${samples.length} training images' teacher features`);
+    const known = await knownPrototypes({ dtype: 'float32', shape: [best.n, E], data: best.rows }, knownText, ranking);
+    const picks = unknownPicks(S, o.unknown, makeRng(o.seed + 1), log);
+    const drawn = picks.map((s) => {
+      const row = new Float32Array(E);
+      fs.readSync(fd, row, 0, E * 4, s * E * 4);
+      return row;
+    });
+    return { known, unknown: unitRows(drawn, E), clipSegments: S };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(spill, { force: true });
   }
-  return { known, unknown: unitRows(picks.map((s) => drawn.get(s)!), E), clipSegments: S };
 }
 
 /**

@@ -129,8 +129,10 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
  * Peak RSS of preparing and 20 training steps (data-memory-worker.ts, one process per size) on
  * generated VOC trees of two sizes: what grows with the dataset. The sizes are
  * CLIPS4_BENCH_DATA_IMAGES (default 1000,5000: 20,000 takes ~36 min on 2 cores, its regions and
- * teacher features being computed once per image). Measured 2026-12-04 (2 cores, beside a training
- * run): 844 MB at 1,000, 936 MB at 5,000, 1,118 MB at 20,000 (after preparing: 512, 643, 799 MB).
+ * teacher features being computed once per image). Measured 2026-12-05 (2 cores, beside other
+ * jobs): 594 MB at 1,000, 606 MB at 5,000, 686 MB at 20,000 (after preparing: 512, 586, 640 MB); on
+ * 2026-12-04, before the CPU block cache reused nearby sizes and the prototypes were streamed over
+ * the cache: 844, 936 and 1,118 MB.
  */
 async function memory(dir: string, emit: (r: BenchResult) => void): Promise<void> {
   const counts = (process.env.CLIPS4_BENCH_DATA_IMAGES ?? '1000,5000').split(',').map(Number);

@@ -155,7 +155,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
 
 /**
  * The prototypes, streamed over the cache's CLIP segments (nothing here grows with the dataset in
- * memory): one k-means pass keeps each known class's best segments so far (ranked a few thousand
+ * memory): one k-means pass keeps each known class's best segments so far (ranked RANK_ROWS
  * segments at a time) and spills every segment mean to a scratch file; the count is all the unknown
  * prototypes' draw needs, and the drawn segments are read back from the spill.
  */

@@ -28,6 +28,8 @@ export const CLIP_SEGMENTS = { grid: 3, iterations: 10, locationWeight: 1 };
 const PASS = 16;
 /** Cache records clustered at once for the prototypes (not a setting: k-means is per image; this bounds memory). */
 const CHUNK = 64;
+/** How often the first pass saves the image manifest (not a setting: it only bounds the work an interruption loses). */
+const MANIFEST_SAVE_MS = 30_000;
 /** CLIP segments ranked at once for the known prototypes (not a setting: it bounds memory and native calls). */
 const RANK_ROWS = 1024;
 
@@ -73,6 +75,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const kept: { file: string; original: { width: number; height: number }; width: number; height: number }[] = [];
   const skipped: string[] = [];
   let recalled = 0;
+  let savedAt = Date.now();
   for (let i = 0; i < o.files.length; i += PASS) {
     const part = await Promise.all(
       o.files.slice(i, i + PASS).map(async (f) => {
@@ -101,8 +104,12 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
       }),
     );
     for (const r of part) if (r) kept.push(r);
-    // Kept as it grows: an interrupted first pass resumes where it stopped.
-    if ((i / PASS) % 64 === 63) manifest.save();
+    // Kept as it grows, at most twice a minute (each save writes the whole manifest): an interrupted
+    // first pass resumes about where it stopped.
+    if (Date.now() - savedAt > MANIFEST_SAVE_MS) {
+      manifest.save();
+      savedAt = Date.now();
+    }
   }
   manifest.save();
   if (recalled) log(`${recalled} of ${o.files.length} images as the last run found them (unchanged files; ${path.basename(manifest.file)})`);

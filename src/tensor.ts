@@ -132,6 +132,22 @@ export function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+let halfTable: Float32Array | undefined;
+
+/**
+ * float16 bits → float32 for a whole array, through a table of all 65,536 values (every half is
+ * exact in float32): reading the teacher's cached features per batch is a hot loop, and
+ * `halfToFloat`'s powers cost more than the training step's own JS work.
+ */
+export function halfsToFloats(half: Uint16Array, out = new Float32Array(half.length)): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  for (let i = 0; i < half.length; i++) out[i] = halfTable[half[i]];
+  return out;
+}
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -171,7 +187,7 @@ export function toFloat32(t: Tensor): Tensor<'float32'> {
   if (t.dtype === 'float32') return t as Tensor<'float32'>;
   const out = zeros('float32', t.shape);
   const src = t.data;
-  if (t.dtype === 'float16') for (let i = 0; i < out.data.length; i++) out.data[i] = halfToFloat((src as Uint16Array)[i]);
+  if (t.dtype === 'float16') halfsToFloats(src as Uint16Array, out.data);
   else if (t.dtype === 'bfloat16') for (let i = 0; i < out.data.length; i++) out.data[i] = bfloat16ToFloat((src as Uint16Array)[i]);
   else if (t.dtype === 'int64') for (let i = 0; i < out.data.length; i++) out.data[i] = Number((src as BigInt64Array)[i]);
   else out.data.set(src as ArrayLike<number>);

@@ -8,7 +8,7 @@ import test from 'ava';
 import { buildClipCache, cacheKey } from '../src/data/clip-cache';
 import type { Clip } from '../src/clip/clip';
 import { clipTeacher, oracleTeacher } from '../src/train/teacher';
-import { floatToHalf, halfToFloat } from '../src/tensor';
+import { floatToHalf, halfToFloat, halfsToFloats } from '../src/tensor';
 import { FAKE, fakePer, fakeTeacher, fakeValue } from './helpers/fake-teacher';
 import { repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
@@ -194,4 +194,16 @@ test('a complete cache of the one-shape format ({shape}) is read as it is, witho
   t.deepEqual(calls, []);
   t.deepEqual(d.read(5), c.read(5));
   t.deepEqual(d.records, c.records);
+});
+
+test('halfsToFloats converts every float16 value as halfToFloat does', (t) => {
+  const all = Uint16Array.from({ length: 65536 }, (_, h) => h);
+  const got = halfsToFloats(all);
+  let wrong = 0;
+  for (let h = 0; h < 65536; h++) if (!Object.is(got[h], Math.fround(halfToFloat(h)))) wrong++;
+  t.is(wrong, 0);
+  // Into a given array, as toFloat32 uses it.
+  const out = new Float32Array(3);
+  t.is(halfsToFloats(Uint16Array.of(0x3c00, 0xc000, 0x0001), out), out);
+  t.deepEqual(Array.from(out), [1, -2, 2 ** -24]);
 });

@@ -90,3 +90,46 @@ test('batches come in the trainer layout', (t) => {
   const v = b.images.data[0] * CLIP_STD[0] + CLIP_MEAN[0];
   t.true(v >= -0.01 && v <= 1.01);
 });
+
+// Naive references written from the definitions, independent of the fast loops in src/.
+function randomImage(W: number, H: number, seed: number) {
+  const r = makeRng(seed);
+  return { data: Uint8Array.from({ length: W * H * 3 }, () => r.int(256)), width: W, height: H };
+}
+
+test('blur is the 3×3 binomial kernel with edges repeated (naive reference)', (t) => {
+  const W = 13;
+  const H = 9;
+  const img = randomImage(W, H, 3);
+  const want = new Uint8Array(img.data.length);
+  const px = (x: number, y: number, c: number) => img.data[(Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))) * 3 + c];
+  const k = [1, 2, 1];
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) {
+    let v = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) v += k[dy + 1] * k[dx + 1] * px(x + dx, y + dy, c);
+    want[(y * W + x) * 3 + c] = Math.round(v / 16);
+  }
+  const got = { ...img, data: Uint8Array.from(img.data) };
+  photometric(got, { ...DEFAULT_VIEWS, jitter: { ...DEFAULT_VIEWS.jitter, p: 0 }, grayscale: 0, blur: 1 }, makeRng(0));
+  t.deepEqual(got.data, want);
+});
+
+test('cropResize samples bilinearly at pixel centres, edges repeated, mirrored on flip (naive reference)', (t) => {
+  const img = randomImage(11, 7, 4);
+  const px = (x: number, y: number, c: number) => img.data[(y * img.width + x) * 3 + c];
+  for (const [x0, y0, w, h, outW, outH, flip] of [[1.5, -2, 8, 9, 5, 6, false], [-3, 1, 14, 5, 9, 4, true], [0, 0, 11, 7, 11, 7, false]] as const) {
+    const got = cropResize(img, x0, y0, w, h, outW, outH, flip);
+    for (let y = 0; y < outH; y++) for (let x = 0; x < outW; x++) {
+      const srcX = flip ? outW - 1 - x : x;
+      const fx = Math.min(img.width - 1, Math.max(0, x0 + ((srcX + 0.5) * w) / outW - 0.5));
+      const fy = Math.min(img.height - 1, Math.max(0, y0 + ((y + 0.5) * h) / outH - 0.5));
+      const [xa, ya] = [Math.floor(fx), Math.floor(fy)];
+      const [xb, yb] = [Math.min(img.width - 1, xa + 1), Math.min(img.height - 1, ya + 1)];
+      for (let c = 0; c < 3; c++) {
+        const [tx, ty] = [fx - xa, fy - ya];
+        const v = (px(xa, ya, c) * (1 - tx) + px(xb, ya, c) * tx) * (1 - ty) + (px(xa, yb, c) * (1 - tx) + px(xb, yb, c) * tx) * ty;
+        t.true(Math.abs(got.data[(y * outW + x) * 3 + c] - v) <= 0.5 + 1e-9, `(${x}, ${y}, ${c}): ${got.data[(y * outW + x) * 3 + c]} vs ${v}`);
+      }
+    }
+  }
+});

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
-import { halfToFloat, toFloat16, type Tensor } from '../tensor';
+import { halfsToFloats, toFloat16, type Tensor } from '../tensor';
 
 /** One record's shape [E, h, w]: each image's features keep its own size and aspect. */
 export type RecordShape = [number, number, number];
@@ -71,9 +71,7 @@ export function readCacheRecords(file: string, offset: number, values: number): 
   } finally {
     fs.closeSync(fd);
   }
-  const out = new Float32Array(values);
-  for (let k = 0; k < values; k++) out[k] = halfToFloat(half[k]);
-  return out;
+  return halfsToFloats(half);
 }
 
 /** The runs of an index file as written by this or the one-shape version ({shape}: every record that shape). */

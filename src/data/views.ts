@@ -123,9 +123,10 @@ export function photometric(img: RawImage, o: ViewOptions, r: Rng): void {
       G = (G - mean) * c + mean;
       B = (B - mean) * c + mean;
       const Y = 0.299 * R + 0.587 * G + 0.114 * B;
-      let I = (0.596 * R - 0.274 * G - 0.322 * B) * s;
-      let Q = (0.211 * R - 0.523 * G + 0.312 * B) * s;
-      [I, Q] = [I * cosH - Q * sinH, I * sinH + Q * cosH];
+      const I0 = (0.596 * R - 0.274 * G - 0.322 * B) * s;
+      const Q0 = (0.211 * R - 0.523 * G + 0.312 * B) * s;
+      const I = I0 * cosH - Q0 * sinH;
+      const Q = I0 * sinH + Q0 * cosH;
       d[3 * i] = clamp(Y + 0.956 * I + 0.621 * Q);
       d[3 * i + 1] = clamp(Y - 0.272 * I - 0.647 * Q);
       d[3 * i + 2] = clamp(Y - 1.106 * I + 1.703 * Q);
@@ -135,22 +136,23 @@ export function photometric(img: RawImage, o: ViewOptions, r: Rng): void {
     for (let i = 0; i < n; i++) d[3 * i] = d[3 * i + 1] = d[3 * i + 2] = clamp(0.299 * d[3 * i] + 0.587 * d[3 * i + 1] + 0.114 * d[3 * i + 2]);
   }
   if (r.chance(o.blur)) {
+    // A 3×3 binomial kernel ([1 2 1]/4 each way), edges repeated. Every weighted sum is an integer
+    // times a sixteenth, exact in doubles, so the order of the sums does not change the result.
     const src = Uint8Array.from(d);
     const W = img.width;
     const H = img.height;
-    const k = [0.25, 0.5, 0.25];
     for (let y = 0; y < H; y++) {
+      const up = Math.max(0, y - 1) * W;
+      const row = y * W;
+      const down = Math.min(H - 1, y + 1) * W;
       for (let x = 0; x < W; x++) {
+        const left = Math.max(0, x - 1);
+        const right = Math.min(W - 1, x + 1);
         for (let c = 0; c < 3; c++) {
-          let v = 0;
-          for (let dy = -1; dy <= 1; dy++) {
-            for (let dx = -1; dx <= 1; dx++) {
-              const yy = Math.min(H - 1, Math.max(0, y + dy));
-              const xx = Math.min(W - 1, Math.max(0, x + dx));
-              v += k[dy + 1] * k[dx + 1] * src[(yy * W + xx) * 3 + c];
-            }
-          }
-          d[(y * W + x) * 3 + c] = Math.round(v);
+          const u = 0.25 * src[(up + left) * 3 + c] + 0.5 * src[(up + x) * 3 + c] + 0.25 * src[(up + right) * 3 + c];
+          const m = 0.25 * src[(row + left) * 3 + c] + 0.5 * src[(row + x) * 3 + c] + 0.25 * src[(row + right) * 3 + c];
+          const b = 0.25 * src[(down + left) * 3 + c] + 0.5 * src[(down + x) * 3 + c] + 0.25 * src[(down + right) * 3 + c];
+          d[(row + x) * 3 + c] = Math.round(0.25 * u + 0.5 * m + 0.25 * b);
         }
       }
     }

@@ -139,7 +139,7 @@ let halfTable: Float32Array | undefined;
  * exact in float32): reading the teacher's cached features per batch is a hot loop, and
  * `halfToFloat`'s powers cost more than the training step's own JS work.
  */
-export function halfsToFloats(half: Uint16Array, out = new Float32Array(half.length)): Float32Array {
+export function halfsToFloats(half: Uint16Array, out: Float32Array = new Float32Array(half.length)): Float32Array {
   if (!halfTable) {
     halfTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);

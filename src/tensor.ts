@@ -136,8 +136,8 @@ let halfTable: Float32Array | undefined;
 
 /**
  * float16 bits → float32 for a whole array, through a table of all 65,536 values (every half is
- * exact in float32): reading the teacher's cached features per batch is a hot loop, and
- * `halfToFloat`'s powers cost more than the training step's own JS work.
+ * exact in float32): training reads the teacher's cached features per batch, and `halfToFloat`'s
+ * powers were a quarter of the main thread's time in a world training run (measured: 2.4 of 10.2 s).
  */
 export function halfsToFloats(half: Uint16Array, out: Float32Array = new Float32Array(half.length)): Float32Array {
   if (!halfTable) {

@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { loadImage, type RawImage } from '../src/image/load';
+import { randomImage } from './helpers/images';
 import { encodeGray16Png } from '../src/io/png';
 import { cachedRegions, felzenszwalb, slic } from '../src/data/regions';
-import { makeRng } from '../src/rng';
 import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
 
@@ -116,12 +116,6 @@ function samePartition(a: Int32Array, b: Int32Array): boolean {
     ba.set(b[i], a[i]);
   }
   return true;
-}
-
-function randomImage(seed: number, W: number, H: number, levels: number): RawImage {
-  const r = makeRng(seed);
-  // Few grey levels per channel make flat patches, so merges and the threshold both matter.
-  return { width: W, height: H, data: Uint8Array.from({ length: W * H * 3 }, () => Math.round((r.int(levels) * 255) / (levels - 1))) };
 }
 
 test('Felzenszwalb with σ = 0 gives exactly the partition of a plain union-find reference', async (t) => {

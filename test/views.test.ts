@@ -5,6 +5,7 @@ import { makeBatch, photometric, sampleGeometry, warpFeatures, warpRegions, DEFA
 import { CLIP_MEAN, CLIP_STD } from '../src/image/normalize';
 import { makeRng } from '../src/rng';
 import { cropResize } from '../src/image/resample';
+import { randomImage } from './helpers/images';
 
 // An image whose red channel encodes x and green encodes y; regions are 8-pixel columns; the
 // "CLIP features" hold the x and y pixel coordinates of each 8×8 cell centre.
@@ -92,15 +93,10 @@ test('batches come in the trainer layout', (t) => {
 });
 
 // Naive references written from the definitions, independent of the fast loops in src/.
-function randomImage(W: number, H: number, seed: number) {
-  const r = makeRng(seed);
-  return { data: Uint8Array.from({ length: W * H * 3 }, () => r.int(256)), width: W, height: H };
-}
-
 test('blur is the 3×3 binomial kernel with edges repeated (naive reference)', (t) => {
   const W = 13;
   const H = 9;
-  const img = randomImage(W, H, 3);
+  const img = randomImage(3, W, H);
   const want = new Uint8Array(img.data.length);
   const px = (x: number, y: number, c: number) => img.data[(Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))) * 3 + c];
   const k = [1, 2, 1];
@@ -115,7 +111,7 @@ test('blur is the 3×3 binomial kernel with edges repeated (naive reference)', (
 });
 
 test('cropResize samples bilinearly at pixel centres, edges repeated, mirrored on flip (naive reference)', (t) => {
-  const img = randomImage(11, 7, 4);
+  const img = randomImage(4, 11, 7);
   const px = (x: number, y: number, c: number) => img.data[(y * img.width + x) * 3 + c];
   for (const [x0, y0, w, h, outW, outH, flip] of [[1.5, -2, 8, 9, 5, 6, false], [-3, 1, 14, 5, 9, 4, true], [0, 0, 11, 7, 11, 7, false]] as const) {
     const got = cropResize(img, x0, y0, w, h, outW, outH, flip);

@@ -128,6 +128,8 @@ export interface RuntimeBinding {
   blasThreading(): { parallel: string; threadsBefore: number; limited: boolean } | null;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** The intra-op thread count native work runs with, read on a worker thread. */
+  workerThreads(): Promise<number>;
   /** Validates a device string; returns LibTorch's name for it. Throws ERR_CLIPS4_NO_CUDA. */
   checkDevice(device: string): string;
   matmul(a: Tensor, b: Tensor, options: { device: string }): Promise<Tensor<'float32'>>;

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
-import { matmul, resolveDevice, versions, zeros } from '../src/index';
+import { getThreads, matmul, resolveDevice, setThreads, versions, zeros } from '../src/index';
 import { addonPath, call, loadFile, loadFrom, native } from '../src/native';
 import { float32, type Tensor } from '../src/tensor';
 import { countTurns } from './helpers/event-loop';
@@ -132,6 +132,16 @@ test('CLIPS4_ADDON names another build: a missing one is a load error that says 
   const err = t.throws(() => loadFile(path.join(tmpDir(), 'clips4.node')), { code: 'ERR_CLIPS4_LOAD' });
   t.regex(err!.message, /clips4\.node \(from CLIPS4_ADDON\)/);
   t.is(loadFile(addonPath()).binding, native());
+});
+
+test.serial('the thread count set on the main thread is the one every worker runs with', async (t) => {
+  const before = getThreads();
+  t.teardown(() => setThreads(before));
+  // Eight calls at once reach every libuv worker (4 by default); each keeps its own OpenMP count.
+  for (const n of [1, 2, 1, 3]) {
+    setThreads(n);
+    t.deepEqual(await Promise.all(Array.from({ length: 8 }, () => native().runtime.workerThreads())), new Array(8).fill(n), `after setThreads(${n})`);
+  }
 });
 
 test('versions() reports LibTorch and the addon', (t) => {

@@ -117,7 +117,9 @@ Napi::Value BlasThreadingInfo(const Napi::CallbackInfo& info) {
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return Guarded(info, "runtime.setNumThreads", [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsNumber()) ThrowType("Expected an integer for threads");
-    at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+    const int n = info[0].As<Napi::Number>().Int32Value();
+    at::set_num_threads(n);
+    gRequestedThreads.store(n);
     return info.Env().Undefined();
   });
 }
@@ -125,6 +127,17 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Guarded(info, "runtime.getNumThreads",
                  [&]() -> Napi::Value { return Napi::Number::New(info.Env(), at::get_num_threads()); });
+}
+
+// The intra-op thread count native work runs with: read on a worker thread, after it adopted the
+// process setting (OpenMP keeps one count per thread).
+Napi::Value WorkerThreads(const Napi::CallbackInfo& info) {
+  return Guarded(info, "runtime.workerThreads", [&]() -> Napi::Value {
+    return RunAsync(info.Env(), "runtime.workerThreads", []() -> Producer {
+      const int n = at::get_num_threads();
+      return [n](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, n); };
+    });
+  });
 }
 
 Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
@@ -189,6 +202,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "runtime", "blasCore", BlasCore);
   Export(env, exports, "runtime", "setNumThreads", SetNumThreads);
   Export(env, exports, "runtime", "getNumThreads", GetNumThreads);
+  Export(env, exports, "runtime", "workerThreads", WorkerThreads);
   Export(env, exports, "runtime", "checkDevice", CheckDevice);
   Export(env, exports, "runtime", "matmul", Matmul);
   Export(env, exports, "runtime", "sgemm", Sgemm);

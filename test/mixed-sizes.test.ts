@@ -10,6 +10,7 @@ import { Clip } from '../src/clip/clip';
 import { WordTokenizer } from '../src/clip/tokenizer';
 import { readCacheRecords } from '../src/data/clip-cache';
 import { regionsFor } from '../src/data/region-source';
+import { DecodedCache } from '../src/data/decoded-cache';
 import { loadSample, trainingBatch, type SampleRef } from '../src/data/sample-source';
 import { keepAspectSize as usedSize } from '../src/image/resize';
 import { DEFAULT_VIEWS, makeBatch, sampleGeometry, sourcePoint, warpFeatures, type Sample, type ViewGeometry } from '../src/data/views';
@@ -127,7 +128,7 @@ test('features of a non-square map follow the view: cells of different width and
   }
 });
 
-test('equal squares: batches loaded per batch equal the batches of samples held in memory', async (t) => {
+test('equal squares: batches loaded per batch, with or without decoded samples kept between batches, equal the batches of samples held in memory', async (t) => {
   const dir = tmpDir('clips4-loader-');
   await generateWorld({ out: path.join(dir, 'w'), seed: 9, train: 6, val: 1, size: 48, crops: 0 });
   const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 6).map((f) => path.join(dir, 'w', 'JPEGImages', f));
@@ -148,5 +149,17 @@ test('equal squares: batches loaded per batch equal the batches of samples held 
     const before = makeBatch(pick, views, r);
     const now = await trainingBatch(p.samples, 4, seed, views);
     for (const k of ['images', 'regions', 'ignore', 'clip'] as const) t.deepEqual(now[k], before[k], `${k}, seed ${seed}`);
+  }
+  // Kept between batches: all six samples, or two at a time (48² RGB + int32 ids = 16,128 bytes each),
+  // so that later batches mix held, evicted and re-read samples.
+  const one = 48 * 48 * 3 + 48 * 48 * 4;
+  for (const cache of [new DecodedCache(6 * one), new DecodedCache(2 * one)]) {
+    for (const seed of [1, 2, 3, 1, 2, 3]) {
+      const r = makeRng(seed);
+      const pick = Array.from({ length: 4 }, () => held.get(p.samples[r.int(p.samples.length)])!);
+      const now = await trainingBatch(p.samples, 4, seed, views, undefined, cache);
+      for (const [k, v] of Object.entries(makeBatch(pick, views, r))) t.deepEqual(now[k as keyof typeof now], v, `${k}, seed ${seed}, budget ${cache.budget}`);
+      t.true(cache.bytes <= cache.budget && cache.bytes % one === 0, `${cache.bytes} bytes held`);
+    }
   }
 });

@@ -114,7 +114,7 @@ test('training preparation takes its regions from the folder when given one', as
   t.is(p.samples.length, 3);
   // Quadrants valued 3, 1, 4, 1: the top-right and bottom-right quadrants are one region.
   const expected = Array.from(quadrantIds(48, 48), (q) => [0, 1, 2, 1][q]);
-  for (const s of await Promise.all(p.samples.map(loadSample))) t.deepEqual(Array.from(s.regions), expected);
+  for (const s of await Promise.all(p.samples.map((s) => loadSample(s)))) t.deepEqual(Array.from(s.regions), expected);
   fs.rmSync(path.join(regionDir, `${path.basename(files[1], path.extname(files[1]))}.png`));
   await t.throwsAsync(prepareTraining(o), { message: (m: string) => m.includes(files[1]) && m.includes(regionDir) });
 });
@@ -135,7 +135,7 @@ test('photos of mixed sizes: precomputed regions keep each photo\'s own size and
   }
   const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
   const p = await prepareTraining({ files, clip, teacher: clipTeacher(clip, 'maskclip', 0), cacheDir: path.join(dir, 'cache'), resize: 0, regions: { dir: regionDir }, knownNames: ['sky'], topM: 1, unknown: 1, seed: 0 });
-  const [land, port] = await Promise.all(p.samples.map(loadSample));
+  const [land, port] = await Promise.all(p.samples.map((s) => loadSample(s)));
   t.deepEqual([land.image.width, land.image.height, port.image.width, port.image.height], [64, 48, 48, 64]);
   t.deepEqual(Array.from(land.regions), Array.from({ length: 64 * 48 }, (_, i) => (i % 64 < 16 ? 0 : 1)));
   t.deepEqual(Array.from(port.regions), Array.from({ length: 48 * 64 }, (_, i) => (Math.floor(i / 48) < 16 ? 0 : 1)));

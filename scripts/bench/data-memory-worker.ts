@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Clip } from '../../src/clip/clip.ts';
 import { WordTokenizer } from '../../src/clip/tokenizer.ts';
 import { vocDataset } from '../../src/data/datasets.ts';
+import { DecodedCache } from '../../src/data/decoded-cache.ts';
 import { trainingBatch } from '../../src/data/sample-source.ts';
 import { PixelEmbedder } from '../../src/net/embedder.ts';
 import { deriveSeed } from '../../src/rng.ts';
@@ -49,13 +50,14 @@ const embedder = PixelEmbedder.create(netConfig(c, clip.info.embedDim), { seed: 
 const trainer = NativeTrainer.create(embedder.handle, trainerOptions(c, { known: prepared.known, unknown: prepared.unknown, knownText: prepared.knownText }));
 const views = viewOptions(c, embedder.stride);
 const t1 = performance.now();
-// As run.ts: the next batch is read while the native step runs.
-let next = await trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, 0), views);
+// As run.ts: the next batch is read while the native step runs, decoded samples kept within data.memoryCache.
+const decoded = new DecodedCache(c.data.memoryCache * 2 ** 20);
+let next = await trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, 0), views, undefined, decoded);
 for (let it = 0; it < STEPS; it++) {
   const step = trainer.step(next, polyLr(c.train.lr, it, STEPS, c.train.power));
-  const following = it + 1 < STEPS ? trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, it + 1), views) : undefined;
+  const following = it + 1 < STEPS ? trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, it + 1), views, undefined, decoded) : undefined;
   await step;
   if (following) next = await following;
 }
 const stepSeconds = (performance.now() - t1) / 1000 / STEPS;
-process.stdout.write(JSON.stringify({ images: files.length, kept: prepared.samples.length, baselineMB, preparedMB, peakMB: peakMB(), prepareSeconds, stepSeconds }) + '\n');
+process.stdout.write(JSON.stringify({ images: files.length, kept: prepared.samples.length, baselineMB, preparedMB, peakMB: peakMB(), prepareSeconds, stepSeconds, decodedMB: decoded.bytes / 2 ** 20 }) + '\n');

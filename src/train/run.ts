@@ -7,6 +7,7 @@ import { Clip } from '../clip/clip';
 import { cocoStuffDataset, contextDataset, folderDataset, vocDataset, worldDataset, type Dataset } from '../data/datasets';
 import { regionSourceFromConfig } from '../data/region-source';
 import { trainingBatch } from '../data/sample-source';
+import { DecodedCache } from '../data/decoded-cache';
 import { clips4Error, ErrorCodes } from '../errors';
 import { writeJsonAtomicSync } from '../io/atomic';
 import * as safetensors from '../safetensors';
@@ -118,10 +119,11 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   const pairs = t.batch / world;
   let it = start;
   try {
-    // The next batch is read and prepared while the native step runs (its images, regions and
-    // teacher features are read from disk per batch).
+    // The next batch is read and prepared while the native step runs (its teacher features are read
+    // from disk per batch; images and regions are decoded once and kept within data.memoryCache).
+    const decoded = new DecodedCache(c.data.memoryCache * 2 ** 20);
     const batchFor = async (i: number) => {
-      const batch = await trainingBatch(prepared.samples, t.batch, deriveSeed(t.seed, i), views);
+      const batch = await trainingBatch(prepared.samples, t.batch, deriveSeed(t.seed, i), views, undefined, decoded);
       return group ? rankSlice(batch, rank * pairs, pairs) : batch;
     };
     let next = await batchFor(it);

@@ -35,6 +35,7 @@ export const SCHEMA = {
     regionDir: { type: 'string', default: '', help: "folder of precomputed region PNGs, <name>.png per image <name>.* (8/16-bit grey or palette ids, or RGB id = R*65536+G*256+B); '' = compute with data.regionMethod" },
     resize: { type: 'int', default: 0, min: 0, help: 'resize images so the shorter side is this before everything else (0 = keep)' },
     cache: { type: 'string', default: '', help: "folder of the teacher-feature and region caches ('' = <out>/cache); both are keyed by what they depend on, so runs over the same images can share one" },
+    memoryCache: { type: 'int', default: 256, min: 0, help: "MB of decoded training images and region maps kept in memory between batches (least recently used out; 0 = decode every sample per batch). Training's result does not depend on it" },
     strict: { type: 'bool', default: false, help: 'stop at the first unreadable image instead of skipping it with a warning' },
   },
   clip: {

@@ -1,5 +1,6 @@
 // Micro-batching: concurrent requests with the same key (same input size) are gathered into one
-// native call when either `batchSize` items are waiting or the oldest has waited `maxWaitMs`.
+// native call when either `batchSize` items are waiting or the oldest has waited `maxWaitMs`
+// (0: only the requests made before the event loop turns, with no timer's 1 ms minimum).
 // At most `concurrency` batches run at once; the rest wait in the queue.
 
 export interface BatcherOptions {
@@ -15,7 +16,8 @@ interface Pending<I, O> {
 }
 
 export class MicroBatcher<I, O> {
-  private readonly groups = new Map<string, { items: Pending<I, O>[]; timer?: NodeJS.Timeout }>();
+  /** Waiting requests per key, and how to cancel the pending close of their batch. */
+  private readonly groups = new Map<string, { items: Pending<I, O>[]; cancel?: () => void }>();
   private readonly ready: Pending<I, O>[][] = [];
   private running = 0;
 
@@ -46,14 +48,23 @@ export class MicroBatcher<I, O> {
       }
       g.items.push({ item, resolve, reject });
       if (g.items.length >= this.options.batchSize) this.close(key);
-      else if (!g.timer) g.timer = setTimeout(() => this.close(key), this.options.maxWaitMs);
+      else if (!g.cancel) g.cancel = this.schedule(() => this.close(key));
     });
+  }
+
+  private schedule(fn: () => void): () => void {
+    if (this.options.maxWaitMs > 0) {
+      const timer = setTimeout(fn, this.options.maxWaitMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(fn);
+    return () => clearImmediate(immediate);
   }
 
   private close(key: string): void {
     const g = this.groups.get(key);
     if (!g) return;
-    if (g.timer) clearTimeout(g.timer);
+    g.cancel?.();
     this.groups.delete(key);
     for (let i = 0; i < g.items.length; i += this.options.batchSize) this.ready.push(g.items.slice(i, i + this.options.batchSize));
     this.pump();

@@ -61,8 +61,13 @@ export function limitItems(ds: Dataset, values: Values, option = 'limit'): Datas
   return { ...ds, items: ds.items.slice(0, n) };
 }
 
-export async function loadSegmenter(values: Values): Promise<Segmenter> {
-  return Segmenter.load({ clip: required(values, 'clip'), model: values.model as string | undefined, vocab: values.vocab as string | undefined, size: intOption(values, 'size', 448, 16) });
+/**
+ * The Segmenter of --clip, --model, --vocab, --size. `oneAtATime`: for commands that embed one image
+ * and wait for it before the next (k-NN, linear probe, retrieval), so no request waits for others
+ * to batch with (maxWaitMs 0).
+ */
+export async function loadSegmenter(values: Values, o: { oneAtATime?: boolean } = {}): Promise<Segmenter> {
+  return Segmenter.load({ clip: required(values, 'clip'), model: values.model as string | undefined, vocab: values.vocab as string | undefined, size: intOption(values, 'size', 448, 16), ...(o.oneAtATime ? { maxWaitMs: 0 } : {}) });
 }
 
 /** The output folder (created) from --out. */

@@ -29,7 +29,7 @@ ${datasetUsage}
     const val = limitItems(openDataset(values), values);
     const train = limitItems(openDataset(values, 'train'), values, 'train-limit');
     const out = outDir(values);
-    const seg = await loadSegmenter(values);
+    const seg = await loadSegmenter(values, { oneAtATime: true });
     const log = (l: string) => process.stderr.write(`eval knn: ${l}\n`);
     const classes = val.classes!;
     const { cm } = await knnDatasets((image) => seg.embed(image), train, val, { grid: [g, g], k, log });

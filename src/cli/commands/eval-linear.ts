@@ -34,7 +34,7 @@ ${datasetUsage}
     const val = limitItems(openDataset(values), values);
     const train = limitItems(openDataset(values, 'train'), values, 'train-limit');
     const out = outDir(values);
-    const seg = await loadSegmenter(values);
+    const seg = await loadSegmenter(values, { oneAtATime: true });
     const classes = val.classes!;
     const log = (l: string) => process.stderr.write(`eval linear: ${l}\n`);
     const parts: { x: Float32Array; y: Uint8Array }[] = [];

@@ -27,7 +27,7 @@ retrieval.json (image, box [x0,y0,x1,y1) in pixels, score per hit).`,
     const g = intOption(values, 'grid', 6, 1);
     const files = folderDataset(positionals[0]).items.map((it) => it.image);
     const out = outDir(values);
-    const seg = await loadSegmenter(values);
+    const seg = await loadSegmenter(values, { oneAtATime: true });
     const text = await seg.text.textClassifier(classes);
     const cache = new Map<string, Promise<RawImage>>();
     const load = (f: string) => {

@@ -21,9 +21,9 @@ namespace clips4 {
 // default holds). OpenMP keeps the count per thread, so every worker adopts it before its work.
 inline std::atomic<int> gRequestedThreads{0};
 
-// at::set_num_threads also rebuilds LibTorch's pthreadpool and clears oneDNN's primitive cache: at
-// 2 threads that cost ~8 ms per call (measured: k-means of one 12×12 map 8.3 ms with it, 0.6 ms
-// without), so a worker applies the count only when its own differs.
+// at::set_num_threads also rebuilds LibTorch's pthreadpool and clears oneDNN's primitive cache: done
+// on every call it cost 7.5 ms per call at 2 threads (`npm run bench latency`, a 16×16 product:
+// 0.15 ms without), so a worker applies the count only when its own differs.
 inline void AdoptRequestedThreads() {
   const int want = gRequestedThreads.load();
   if (want > 0 && at::get_num_threads() != want) at::set_num_threads(want);

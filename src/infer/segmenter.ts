@@ -23,7 +23,10 @@ export interface SegmenterOptions {
    * `npm run bench segment` (ViT-B/16 size, 2 cores): at 224² one image's products (197 rows) are
    * too small to keep the cores busy and a batch of 4 gave 1.30–1.39x the images/s of one image at
    * a time; at 448² one image (785 rows) already runs at the GEMM rate and a batch of 4 gave
-   * 0.95–1.07x while holding every result back until the batch's last image.
+   * 0.95–1.07x while holding every result back until the batch's last image. `maxWaitMs` 0 batches
+   * only the requests made before the event loop turns: for callers that await each image before
+   * asking for the next (the k-NN protocol, the linear probe, retrieval), which the default 5 ms
+   * would only delay.
    */
   batchSize?: number;
   maxWaitMs?: number;

@@ -52,7 +52,7 @@ test('a mixed-size dataset (100–500 px, portrait and landscape) trains with vi
   const seen = new Map<SampleRef, { g: ViewGeometry; lo: number; hi: number }[]>();
   for (let it = 0; it < 24; it++) {
     const trace = { picked: [] as SampleRef[], geometry: [] as ViewGeometry[] };
-    const batch = await trainingBatch(p.samples, B, 1000 + it, views, trace);
+    const batch = await trainingBatch(p.samples, B, 1000 + it, views, { trace });
     t.deepEqual(batch.images.shape, [2 * B, 3, 32, 32]);
     t.true(batch.ignore.data.every((v) => v === 0), 'a view is a crop of its image: no padding');
     trace.geometry.forEach((g, idx) => {
@@ -157,7 +157,7 @@ test('equal squares: batches loaded per batch, with or without decoded samples k
     for (const seed of [1, 2, 3, 1, 2, 3]) {
       const r = makeRng(seed);
       const pick = Array.from({ length: 4 }, () => held.get(p.samples[r.int(p.samples.length)])!);
-      const now = await trainingBatch(p.samples, 4, seed, views, undefined, cache);
+      const now = await trainingBatch(p.samples, 4, seed, views, { cache });
       for (const [k, v] of Object.entries(makeBatch(pick, views, r))) t.deepEqual(now[k as keyof typeof now], v, `${k}, seed ${seed}, budget ${cache.budget}`);
       t.true(cache.bytes <= cache.budget && cache.bytes % one === 0, `${cache.bytes} bytes held`);
     }

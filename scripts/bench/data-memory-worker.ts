@@ -52,10 +52,10 @@ const views = viewOptions(c, embedder.stride);
 const t1 = performance.now();
 // As run.ts: the next batch is read while the native step runs, decoded samples kept within data.memoryCache.
 const decoded = new DecodedCache(c.data.memoryCache * 2 ** 20);
-let next = await trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, 0), views, undefined, decoded);
+let next = await trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, 0), views, { cache: decoded });
 for (let it = 0; it < STEPS; it++) {
   const step = trainer.step(next, polyLr(c.train.lr, it, STEPS, c.train.power));
-  const following = it + 1 < STEPS ? trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, it + 1), views, undefined, decoded) : undefined;
+  const following = it + 1 < STEPS ? trainingBatch(prepared.samples, c.train.batch, deriveSeed(0, it + 1), views, { cache: decoded }) : undefined;
   await step;
   if (following) next = await following;
 }

@@ -58,6 +58,8 @@ export class DecodedCache {
   private evict(): void {
     for (const [key, e] of this.entries) {
       if (this.used <= this.budget) return;
+      // Still loading: it holds no bytes yet, so dropping it would free nothing (and decode it again).
+      if (e.bytes === 0) continue;
       this.entries.delete(key);
       this.used -= e.bytes;
     }

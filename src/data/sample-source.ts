@@ -54,17 +54,17 @@ export async function loadSample(ref: SampleRef, cache?: DecodedCache): Promise<
 
 /**
  * Batch `i` of a run: `batch` samples drawn with the seeded generator `seed`, loaded, and two views of
- * each (the same generator continues into the views). The same seed gives the same batch. `trace`,
+ * each (the same generator continues into the views). The same seed gives the same batch. `o.trace`,
  * when given (a fresh one per batch), receives the samples drawn and each view's geometry (views 1
- * of every sample, then views 2). `cache` keeps decoded images and regions between batches.
+ * of every sample, then views 2). `o.cache` keeps decoded images and regions between batches.
  */
-export async function trainingBatch(samples: SampleRef[], batch: number, seed: number, views: ViewOptions, trace?: { picked: SampleRef[]; geometry: ViewGeometry[] }, cache?: DecodedCache): Promise<TrainingBatch> {
+export async function trainingBatch(samples: SampleRef[], batch: number, seed: number, views: ViewOptions, o: { trace?: { picked: SampleRef[]; geometry: ViewGeometry[] }; cache?: DecodedCache } = {}): Promise<TrainingBatch> {
   const r = makeRng(seed);
   const pick = Array.from({ length: batch }, () => samples[r.int(samples.length)]);
   // One load per distinct sample (a batch may draw an image twice).
   const loaded = new Map<SampleRef, Promise<Sample>>();
-  for (const s of pick) if (!loaded.has(s)) loaded.set(s, loadSample(s, cache));
+  for (const s of pick) if (!loaded.has(s)) loaded.set(s, loadSample(s, o.cache));
   const data = await Promise.all(pick.map((s) => loaded.get(s)!));
-  if (trace) trace.picked.push(...pick);
-  return makeBatch(data, views, r, trace?.geometry);
+  o.trace?.picked.push(...pick);
+  return makeBatch(data, views, r, o.trace?.geometry);
 }

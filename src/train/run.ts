@@ -123,7 +123,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
     // from disk per batch; images and regions are decoded once and kept within data.memoryCache).
     const decoded = new DecodedCache(c.data.memoryCache * 2 ** 20);
     const batchFor = async (i: number) => {
-      const batch = await trainingBatch(prepared.samples, t.batch, deriveSeed(t.seed, i), views, undefined, decoded);
+      const batch = await trainingBatch(prepared.samples, t.batch, deriveSeed(t.seed, i), views, { cache: decoded });
       return group ? rankSlice(batch, rank * pairs, pairs) : batch;
     };
     let next = await batchFor(it);

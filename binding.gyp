@@ -16,7 +16,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "<!@(node scripts/torch-config.cjs cflags)"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-ffp-contract=off", "<!@(node scripts/torch-config.cjs cflags)"],
       "ldflags": ["<!@(node scripts/torch-config.cjs ldflags)"],
       "libraries": ["<!@(node scripts/torch-config.cjs libs)", "-ldl"]
     }

@@ -107,6 +107,18 @@ export interface RegionsBinding {
   felzenszwalb(image: Tensor<'uint8'>, options: { scale: number; sigma: number; minSize: number }): Promise<Tensor<'int32'>>;
 }
 
+export interface ViewsBinding {
+  /**
+   * Renders a batch's views (src/data/views.ts draws `params`, one row of VIEW_PARAMS per view):
+   * crop-resize, photometric, normalisation, and the same geometry applied to regions and features.
+   */
+  render(
+    sources: { image: Tensor<'uint8'>; regions: Tensor<'int32'>; clip: Tensor<'float32'> }[],
+    params: Tensor<'float64'>,
+    options: { size: number; cells: number; mean: number[]; std: number[] },
+  ): Promise<{ images: Tensor<'float32'>; regions: Tensor<'int32'>; clip: Tensor<'float32'> }>;
+}
+
 export interface RuntimeBinding {
   versions(): {
     torch: string;
@@ -220,5 +232,6 @@ export interface Binding {
   net: NetBinding;
   kernels: KernelsBinding;
   regions: RegionsBinding;
+  views: ViewsBinding;
   dist?: DistBinding;
 }

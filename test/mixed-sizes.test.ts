@@ -13,7 +13,7 @@ import { regionsFor } from '../src/data/region-source';
 import { DecodedCache } from '../src/data/decoded-cache';
 import { loadSample, trainingBatch, type SampleRef } from '../src/data/sample-source';
 import { keepAspectSize as usedSize } from '../src/image/resize';
-import { DEFAULT_VIEWS, makeBatch, sampleGeometry, sourcePoint, warpFeatures, type Sample, type ViewGeometry } from '../src/data/views';
+import { DEFAULT_VIEWS, makeBatch, sampleGeometry, sourcePoint, type Sample, type ViewGeometry } from '../src/data/views';
 import { loadImage } from '../src/image/load';
 import { CLIP_MEAN, CLIP_STD, normalizeImages } from '../src/image/normalize';
 import { resizeKeepAspect } from '../src/image/resize';
@@ -22,6 +22,7 @@ import { prepareTraining } from '../src/train/prepare';
 import { clipTeacher } from '../src/train/teacher';
 import { generateWorld, WORLD_CLASSES } from '../src/world';
 import { tmpDir } from './helpers/tmp';
+import { warpFeatures } from './helpers/views-reference';
 
 const tinyClip = () => Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]), { seed: 3 });
 
@@ -146,7 +147,7 @@ test('equal squares: batches loaded per batch, with or without decoded samples k
   for (const seed of [1, 2, 3]) {
     const r = makeRng(seed);
     const pick = Array.from({ length: 4 }, () => held.get(p.samples[r.int(p.samples.length)])!);
-    const before = makeBatch(pick, views, r);
+    const before = await makeBatch(pick, views, r);
     const now = await trainingBatch(p.samples, 4, seed, views);
     for (const k of ['images', 'regions', 'ignore', 'clip'] as const) t.deepEqual(now[k], before[k], `${k}, seed ${seed}`);
   }
@@ -158,7 +159,7 @@ test('equal squares: batches loaded per batch, with or without decoded samples k
       const r = makeRng(seed);
       const pick = Array.from({ length: 4 }, () => held.get(p.samples[r.int(p.samples.length)])!);
       const now = await trainingBatch(p.samples, 4, seed, views, { cache });
-      for (const [k, v] of Object.entries(makeBatch(pick, views, r))) t.deepEqual(now[k as keyof typeof now], v, `${k}, seed ${seed}, budget ${cache.budget}`);
+      for (const [k, v] of Object.entries(await makeBatch(pick, views, r))) t.deepEqual(now[k as keyof typeof now], v, `${k}, seed ${seed}, budget ${cache.budget}`);
       t.true(cache.bytes <= cache.budget && cache.bytes % one === 0, `${cache.bytes} bytes held`);
     }
   }

@@ -1,7 +1,10 @@
 // Two-view augmentation keeps image, regions and CLIP features aligned through the recorded
-// geometry; photometric augmentation leaves geometry unchanged.
+// geometry; photometric augmentation leaves geometry unchanged. The loops tested here are the
+// TypeScript reference (helpers/views-reference.ts) that the native renderer must equal bit for bit
+// (views-native.test.ts).
 import test from 'ava';
-import { makeBatch, photometric, sampleGeometry, warpFeatures, warpRegions, DEFAULT_VIEWS, type Sample } from '../src/data/views';
+import { drawPhotometric, makeBatch, sampleGeometry, DEFAULT_VIEWS, type Sample } from '../src/data/views';
+import { photometric, warpFeatures, warpRegions } from './helpers/views-reference';
 import { CLIP_MEAN, CLIP_STD } from '../src/image/normalize';
 import { makeRng } from '../src/rng';
 import { cropResize } from '../src/image/resample';
@@ -72,7 +75,7 @@ test('colour jitter, grayscale and blur leave geometry unchanged', (t) => {
   for (let y = 8; y < 24; y++) for (let x = 8; x < 24; x++) data.set([220, 200, 60], (y * W + x) * 3);
   const img = { data, width: W, height: W };
   const r = makeRng(1);
-  photometric(img, { ...DEFAULT_VIEWS, jitter: { ...DEFAULT_VIEWS.jitter, p: 1 }, grayscale: 1, blur: 0 }, r);
+  photometric(img, drawPhotometric({ ...DEFAULT_VIEWS, jitter: { ...DEFAULT_VIEWS.jitter, p: 1 }, grayscale: 1, blur: 0 }, r));
   // The bright square is still exactly where it was (contrast ordering preserved per pixel).
   const lum = (x: number, y: number) => data[(y * W + x) * 3];
   t.true(lum(16, 16) > lum(2, 2));
@@ -81,9 +84,9 @@ test('colour jitter, grayscale and blur leave geometry unchanged', (t) => {
   t.is(data[(16 * W + 16) * 3], data[(16 * W + 16) * 3 + 1]);
 });
 
-test('batches come in the trainer layout', (t) => {
+test('batches come in the trainer layout', async (t) => {
   const s = pattern();
-  const b = makeBatch([s, s, s], { ...DEFAULT_VIEWS, size: 48, stride: 8 }, makeRng(2));
+  const b = await makeBatch([s, s, s], { ...DEFAULT_VIEWS, size: 48, stride: 8 }, makeRng(2));
   t.deepEqual(b.images.shape, [6, 3, 48, 48]);
   t.deepEqual(b.regions.shape, [6, 48, 48]);
   t.deepEqual(b.ignore.shape, [6, 48, 48]);
@@ -106,7 +109,7 @@ test('blur is the 3×3 binomial kernel with edges repeated (naive reference)', (
     want[(y * W + x) * 3 + c] = Math.round(v / 16);
   }
   const got = { ...img, data: Uint8Array.from(img.data) };
-  photometric(got, { ...DEFAULT_VIEWS, jitter: { ...DEFAULT_VIEWS.jitter, p: 0 }, grayscale: 0, blur: 1 }, makeRng(0));
+  photometric(got, drawPhotometric({ ...DEFAULT_VIEWS, jitter: { ...DEFAULT_VIEWS.jitter, p: 0 }, grayscale: 0, blur: 1 }, makeRng(0)));
   t.deepEqual(got.data, want);
 });
 

@@ -101,11 +101,11 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     const views = { ...DEFAULT_VIEWS, size: CROP, stride: embedder.stride };
     const r = makeRng(1);
     const batches = 6;
-    let last!: ReturnType<typeof makeBatch>;
+    let last!: Awaited<ReturnType<typeof makeBatch>>;
     const pick = () => Array.from({ length: BATCH }, () => samples[r.int(samples.length)]);
-    makeBatch(pick(), views, r);
+    await makeBatch(pick(), views, r);
     const dataRate = await perSecond(batches * BATCH, async () => {
-      for (let b = 0; b < batches; b++) last = makeBatch(pick(), views, r);
+      for (let b = 0; b < batches; b++) last = await makeBatch(pick(), views, r);
     });
     emit({ name: 'data.twoView', metric: `two views at ${CROP}² with regions and cached CLIP features, batch ${BATCH}`, value: dataRate, unit: 'samples/s' });
 

@@ -1,7 +1,14 @@
 // The cache of decoded training samples (data.memoryCache): least recently used out within its byte
-// budget, one load per key however many ask at once, failed loads not kept.
+// budget, one load per key however many ask at once, failed loads not kept, one cache shared by
+// runs of different settings.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import test from 'ava';
+import sharp from 'sharp';
 import { DecodedCache, type DecodedSample } from '../src/data/decoded-cache';
+import { loadSample, type SampleRef } from '../src/data/sample-source';
+import { randomImage } from './helpers/images';
+import { tmpDir } from './helpers/tmp';
 
 /** A sample of `pixels` RGB pixels (3 bytes each) and as many int32 region ids (4 bytes each): 7·pixels bytes. */
 function sample(pixels: number): DecodedSample {
@@ -71,4 +78,36 @@ test('concurrent gets of one key share one load; a failed load is not kept', asy
   await t.throwsAsync(cache.get('bad', failing), { message: 'unreadable' });
   t.is(fails, 2);
   t.is(cache.bytes, 35);
+});
+
+test('runs sharing one cache get the samples their own settings make: the key is the file, its used size and its region settings', async (t) => {
+  const dir = tmpDir();
+  const file = path.join(dir, 'a.png');
+  // Blocks of colour (8×6 of 5×5 px), so that SLIC's segment count shows in its regions.
+  const noise = randomImage(7, 40, 30, 4);
+  const img = { ...noise, data: noise.data.map((v, i) => (v >> 4) + 40 * ((Math.floor((i / 3) % 40 / 5) + 3 * Math.floor(i / 3 / 40 / 5)) % 6)) };
+  await sharp(img.data, { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(file);
+  const features = path.join(dir, 'clip.bin');
+  fs.writeFileSync(features, Buffer.alloc(2)); // one float16 zero: E = fh = fw = 1
+  const ref = (segments: number, width = 40, height = 30): SampleRef => ({
+    file,
+    original: { width: 40, height: 30 },
+    width,
+    height,
+    regions: { source: { method: 'slic', segments }, cacheDir: path.join(dir, 'regions') },
+    clip: { file: features, offset: 0, E: 1, fh: 1, fw: 1 },
+  });
+  const shared = new DecodedCache(2 ** 20);
+  // Two runs' references to the same sample, as separate objects, share one entry...
+  const a1 = await loadSample(ref(16), shared);
+  const a2 = await loadSample(ref(16), shared);
+  t.is(shared.size, 1);
+  t.is(a2.regions, a1.regions);
+  // ...and a run with other region settings, or another used size, gets its own, as loaded alone.
+  const b = await loadSample(ref(4), shared);
+  const c = await loadSample(ref(16, 32, 24), shared);
+  t.is(shared.size, 3);
+  t.deepEqual(b.regions, (await loadSample(ref(4))).regions);
+  t.notDeepEqual(b.regions, a1.regions);
+  t.deepEqual([c.image.width, c.image.height, c.regions.length], [32, 24, 32 * 24]);
 });

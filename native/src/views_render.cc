@@ -35,11 +35,11 @@ struct Source {
   at::Tensor clip;     // float32 [E, fh, fw]
 };
 
-// Math.round: ties up. Branch-free (as is Clamp255): on image data the branches mispredict, which
-// made the crop 2× slower.
-inline double JsRound(double x) {
-  const double f = std::floor(x);
-  return f + static_cast<double>(x - f >= 0.5);
+// Math.round (ties up) of a value ≥ 0, as an integer: truncation is floor there. Branch-free, as is
+// Clamp255: on image data the branches mispredict (they made the crop 2× slower).
+inline int64_t RoundNonNegative(double x) {
+  const int64_t f = static_cast<int64_t>(x);
+  return f + static_cast<int64_t>(x - static_cast<double>(f) >= 0.5);
 }
 
 inline double Clamp255(double x) { return std::min(std::max(x, 0.0), 255.0); }
@@ -71,7 +71,7 @@ void CropResize(const uint8_t* src, int64_t W, int64_t H, const double* p, int64
       for (int c = 0; c < 3; c++) {
         const double a = src[(r1 + x1) * 3 + c], b = src[(r1 + x2) * 3 + c];
         const double d = src[(r2 + x1) * 3 + c], e = src[(r2 + x2) * 3 + c];
-        out[(y * S + x) * 3 + c] = StoreU8(JsRound((a * (1 - tx) + b * tx) * (1 - ty) + (d * (1 - tx) + e * tx) * ty));
+        out[(y * S + x) * 3 + c] = static_cast<uint8_t>(RoundNonNegative((a * (1 - tx) + b * tx) * (1 - ty) + (d * (1 - tx) + e * tx) * ty));
       }
     }
   }
@@ -108,11 +108,13 @@ void Photometric(uint8_t* d, int64_t S, const double* p) {
       const int64_t up = std::max<int64_t>(0, y - 1) * S, row = y * S, down = std::min(S - 1, y + 1) * S;
       for (int64_t x = 0; x < S; x++) {
         const int64_t left = std::max<int64_t>(0, x - 1), right = std::min(S - 1, x + 1);
+        // The reference sums quarters and halves in doubles: every partial sum is an integer
+        // n / 16, exact, so its Math.round is (n + 8) >> 4 in integers, bit for bit.
         for (int c = 0; c < 3; c++) {
-          const double u = 0.25 * src[(up + left) * 3 + c] + 0.5 * src[(up + x) * 3 + c] + 0.25 * src[(up + right) * 3 + c];
-          const double m = 0.25 * src[(row + left) * 3 + c] + 0.5 * src[(row + x) * 3 + c] + 0.25 * src[(row + right) * 3 + c];
-          const double b = 0.25 * src[(down + left) * 3 + c] + 0.5 * src[(down + x) * 3 + c] + 0.25 * src[(down + right) * 3 + c];
-          d[(row + x) * 3 + c] = StoreU8(JsRound(0.25 * u + 0.5 * m + 0.25 * b));
+          const int u = src[(up + left) * 3 + c] + 2 * src[(up + x) * 3 + c] + src[(up + right) * 3 + c];
+          const int m = src[(row + left) * 3 + c] + 2 * src[(row + x) * 3 + c] + src[(row + right) * 3 + c];
+          const int b = src[(down + left) * 3 + c] + 2 * src[(down + x) * 3 + c] + src[(down + right) * 3 + c];
+          d[(row + x) * 3 + c] = static_cast<uint8_t>((u + 2 * m + b + 8) >> 4);
         }
       }
     }

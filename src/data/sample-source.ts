@@ -41,12 +41,25 @@ async function decodeSample(ref: SampleRef): Promise<DecodedSample> {
   return { image, regions };
 }
 
+const decodedKeys = new WeakMap<SampleRef, string>();
+
+/**
+ * What a decoded sample is a function of: the file, the size it is used at and how its regions are
+ * made. Runs trained side by side share one cache (world reproduce), and theirs may differ in size
+ * or region settings.
+ */
+export function decodedKey(ref: SampleRef): string {
+  let key = decodedKeys.get(ref);
+  if (key === undefined) decodedKeys.set(ref, (key = JSON.stringify([ref.file, ref.width, ref.height, ref.regions])));
+  return key;
+}
+
 /**
  * Reads one sample's image, regions and teacher features; the image and regions from `cache` when
  * it holds them (they are never modified: views are new images). The features are read per batch.
  */
 export async function loadSample(ref: SampleRef, cache?: DecodedCache): Promise<Sample> {
-  const { image, regions } = await (cache ? cache.get(`${ref.file}\n${ref.width}×${ref.height}`, () => decodeSample(ref)) : decodeSample(ref));
+  const { image, regions } = await (cache ? cache.get(decodedKey(ref), () => decodeSample(ref)) : decodeSample(ref));
   const { E, fh, fw } = ref.clip;
   const data = readCacheRecords(ref.clip.file, ref.clip.offset, E * fh * fw);
   return { image, regions, clip: { data, E, fh, fw, cell: image.width / fw, cellY: image.height / fh } };

@@ -32,6 +32,12 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** This process's rank in a data-parallel run (see distributed.ts); only rank 0 writes files. */
   dist?: DistInfo;
+  /**
+   * Decoded images and regions shared with other runs of this process (world reproduce trains two
+   * side by side on the same images: each image is decoded once, not once per run). Default: a
+   * cache of data.memoryCache for this run alone.
+   */
+  decoded?: DecodedCache;
 }
 
 /** The training split of data.kind at data.root (its first data.images items), and the class names prompts may use. */
@@ -121,7 +127,7 @@ export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration
   try {
     // The next batch is read and prepared while the native step runs (its teacher features are read
     // from disk per batch; images and regions are decoded once and kept within data.memoryCache).
-    const decoded = new DecodedCache(c.data.memoryCache * 2 ** 20);
+    const decoded = o.decoded ?? new DecodedCache(c.data.memoryCache * 2 ** 20);
     const batchFor = async (i: number) => {
       const batch = await trainingBatch(prepared.samples, t.batch, deriveSeed(t.seed, i), views, { cache: decoded });
       return group ? rankSlice(batch, rank * pairs, pairs) : batch;

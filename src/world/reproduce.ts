@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Clip, type DenseVariant } from '../clip/clip';
 import { resizedLabel, worldDataset, type Dataset } from '../data/datasets';
+import { DecodedCache } from '../data/decoded-cache';
 import { languageEvaluate } from '../eval/language';
 import { ConfusionMatrix } from '../eval/metrics';
 import { KNN_KMEANS, knnDatasets } from '../eval/segments';
@@ -253,6 +254,8 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
   const building = new Set<string>();
   const threads = getThreads();
   if (pending.length > 1 && parallel > 1) setThreads(1);
+  // One cache of decoded images and regions for every run (keyed by what a decoded sample depends on).
+  const decoded = new DecodedCache(Math.max(0, ...jobs.map((j) => j.config.data.memoryCache)) * 2 ** 20);
   // A failed run stops every worker (none may wait for a cache that will never be built).
   let failed = false;
   try {
@@ -273,7 +276,7 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
         const resume = same(job.dir, job.config);
         if (!resume) fs.rmSync(job.dir, { recursive: true, force: true });
         try {
-          await runTraining(job.config, { out: job.dir, resume, log: (l) => log(job, l) });
+          await runTraining(job.config, { out: job.dir, resume, log: (l) => log(job, l), decoded });
         } catch (err) {
           failed = true;
           throw err;

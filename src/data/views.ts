@@ -1,7 +1,9 @@
 // Two augmented views per image (SimCLR set): random resized crop, horizontal flip, colour jitter
 // (p 0.8), grayscale (p 0.2), Gaussian blur. The geometric transform of each view is recorded and
 // applied identically to the region map (nearest) and to CLIP's dense features of the original
-// image (bilinear), so image, regions and features stay aligned.
+// image (bilinear), so image, regions and features stay aligned. This module makes every choice
+// (drawViews, from the run's seeded stream); native/src/views_render.cc applies them to the pixels
+// off the main thread, bit for bit the TypeScript loops kept as its test reference.
 import type { RawImage } from '../image/load';
 import { CLIP_MEAN, CLIP_STD } from '../image/normalize';
 import { call, native } from '../native';

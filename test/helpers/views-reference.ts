@@ -1,6 +1,6 @@
 // The TypeScript reference of a training batch's views, which native/src/views_render.cc renders
 // bit for bit (test/views-native.test.ts). These loops were src/data/views.ts's until the views
-// moved to C++ (they cost ~12 ms of the main thread per world batch); the naive references in
+// moved to C++ (they cost ~8 ms of the main thread per world batch); the naive references in
 // test/views.test.ts check them against the definitions, and the native renderer is checked
 // against them.
 import { sourcePoint, VIEW_PARAMS, type PhotometricDraw, type Sample, type TrainingBatch, type ViewGeometry, type ViewOptions } from '../../src/data/views';

@@ -168,6 +168,20 @@ std::string GetString(const Napi::Object& o, const char* key) {
   return v.As<Napi::String>();
 }
 
+std::vector<double> GetNumberArray(const Napi::Object& o, const char* key, size_t length) {
+  Napi::Value v = Required(o, key, "an array of numbers");
+  const std::string want = std::string("Expected an array of ") + std::to_string(length) + " numbers for " + key;
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != length) ThrowType(want);
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<double> out;
+  for (uint32_t i = 0; i < length; ++i) {
+    Napi::Value x = a.Get(i);
+    if (!x.IsNumber()) ThrowType(want);
+    out.push_back(x.As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
 std::vector<int64_t> GetIntArray(const Napi::Object& o, const char* key) {
   Napi::Value v = Required(o, key, "an array of integers");
   std::vector<int64_t> out;

@@ -40,6 +40,8 @@ double GetNumber(const Napi::Object& o, const char* key);
 bool GetBool(const Napi::Object& o, const char* key);
 std::string GetString(const Napi::Object& o, const char* key);
 std::vector<int64_t> GetIntArray(const Napi::Object& o, const char* key);
+// An array of exactly `length` numbers.
+std::vector<double> GetNumberArray(const Napi::Object& o, const char* key, size_t length);
 Napi::Object GetObject(const Napi::CallbackInfo& info, size_t index, const char* what);
 
 }  // namespace clips4

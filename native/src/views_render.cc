@@ -160,18 +160,6 @@ void WarpFeatures(const float* feat, int64_t E, int64_t fh, int64_t fw, const do
   }
 }
 
-std::vector<double> GetNumbers(const Napi::Object& o, const char* key, size_t n) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsArray() || v.As<Napi::Array>().Length() != n) ThrowType(std::string("Expected an array of ") + std::to_string(n) + " numbers for " + key);
-  std::vector<double> out;
-  for (uint32_t i = 0; i < n; i++) {
-    Napi::Value x = v.As<Napi::Array>().Get(i);
-    if (!x.IsNumber()) ThrowType(std::string("Expected an array of numbers for ") + key);
-    out.push_back(x.As<Napi::Number>().DoubleValue());
-  }
-  return out;
-}
-
 // render(sources [{image uint8 [H,W,3], regions int32 [H,W], clip float32 [E,fh,fw]}], params float64
 // [V, 16], {size, cells, mean [3], std [3]}) → {images float32 [V,3,S,S], regions int32 [V,S,S],
 // clip float32 [V,E,s,s]}. TypeScript validates; here only what keeps every read in bounds.
@@ -203,7 +191,7 @@ Napi::Value RenderBinding(const Napi::CallbackInfo& info) {
     const int64_t S = static_cast<int64_t>(GetNumber(o, "size"));
     const int64_t s = static_cast<int64_t>(GetNumber(o, "cells"));
     if (S < 1 || s < 1) ThrowType("Expected positive size and cells for options");
-    const std::vector<double> mean = GetNumbers(o, "mean", 3), deviation = GetNumbers(o, "std", 3);
+    const std::vector<double> mean = GetNumberArray(o, "mean", 3), deviation = GetNumberArray(o, "std", 3);
     return RunAsync(info.Env(), "views.render", [sources, params, S, s, E, mean, deviation]() -> Producer {
       const int64_t V = params.size(0);
       const double* pp = params.data_ptr<double>();

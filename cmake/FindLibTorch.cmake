@@ -95,3 +95,27 @@ if(EXISTS "${CLIPS4_TORCH_LIBDIR}/openblas-openmp/libopenblas.so.0")
   endforeach()
   message(STATUS "clips4: linking OpenBLAS's OpenMP build from ${CLIPS4_BLAS_DIR}")
 endif()
+
+# oneDNN for the Winograd convolutions (native/src/winograd_conv.h): only a shared libdnnl that
+# LibTorch itself links (Debian's libtorch links libdnnl.so.2), with its headers installed
+# (libdnnl-dev), so that the addon and LibTorch share one oneDNN and one OpenMP pool. A LibTorch with
+# oneDNN built in (the official archives) leaves it out: the convolutions are then LibTorch's.
+set(CLIPS4_DNNL_LIBRARY "")
+set(CLIPS4_DNNL_INCLUDE "")
+find_library(_clips4_torch_cpu torch_cpu HINTS "${CLIPS4_TORCH_LIBDIR}" NO_DEFAULT_PATH NO_CACHE)
+find_program(_clips4_readelf readelf)
+if(_clips4_torch_cpu AND _clips4_readelf)
+  execute_process(COMMAND "${_clips4_readelf}" -d "${_clips4_torch_cpu}" OUTPUT_VARIABLE _clips4_dyn ERROR_QUIET)
+  string(REGEX MATCH "\\[(libdnnl\\.so\\.[0-9]+)\\]" _clips4_needed "${_clips4_dyn}")
+  if(_clips4_needed)
+    find_path(_clips4_dnnl_inc oneapi/dnnl/dnnl.hpp NO_CACHE)
+    find_library(_clips4_dnnl_lib NAMES "${CMAKE_MATCH_1}" NO_CACHE)
+    if(_clips4_dnnl_inc AND _clips4_dnnl_lib)
+      set(CLIPS4_DNNL_LIBRARY "${_clips4_dnnl_lib}")
+      set(CLIPS4_DNNL_INCLUDE "${_clips4_dnnl_inc}")
+      message(STATUS "clips4: oneDNN ${CMAKE_MATCH_1} (LibTorch's) for Winograd convolutions")
+    else()
+      message(STATUS "clips4: LibTorch links ${CMAKE_MATCH_1} but its headers are missing (apt-get install libdnnl-dev): no Winograd convolutions")
+    endif()
+  endif()
+endif()

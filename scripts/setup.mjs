@@ -21,8 +21,9 @@ function run(cmd, args, opts = {}) {
 
 // 1. System packages.
 // libopenblas0-openmp is the OpenBLAS the addon links (fork-safe, cmake/FindLibTorch.cmake);
-// libopenblas0-pthread is Debian's default build, kept so that the fallback for it is tested.
-const packages = ['libtorch-dev', 'libopenblas0-openmp', 'libopenblas0-pthread', 'libgloo-dev', 'cmake', 'g++', 'ccache'];
+// libopenblas0-pthread is Debian's default build, kept so that the fallback for it is tested;
+// libdnnl-dev: the headers of the oneDNN LibTorch links, for the Winograd convolutions (native/src/winograd_conv.h).
+const packages = ['libtorch-dev', 'libopenblas0-openmp', 'libopenblas0-pthread', 'libdnnl-dev', 'libgloo-dev', 'cmake', 'g++', 'ccache'];
 const haveDpkg = spawnSync('dpkg-query', ['--version'], { stdio: 'ignore' }).status === 0;
 if (haveDpkg && !process.env.LIBTORCH && !process.env.Torch_DIR) {
   const missing = packages.filter((p) => {

@@ -32,13 +32,13 @@ function probe() {
 const cfg = probe();
 const what = process.argv[2] || 'json';
 const out = {
-  include: cfg.include,
+  include: [...cfg.include, ...(cfg.dnnl ? [cfg.dnnlInclude] : [])],
   // Strings with spaces cannot pass through gyp's command expansion; the build kind is enough here.
-  defines: ['CLIPS4_PREBUILD=1', ...(cfg.defines || []), ...(cfg.distributed ? ['CLIPS4_WITH_C10D=1'] : [])],
+  defines: ['CLIPS4_PREBUILD=1', ...(cfg.defines || []), ...(cfg.distributed ? ['CLIPS4_WITH_C10D=1'] : []), ...(cfg.dnnl ? ['CLIPS4_WITH_DNNL=1'] : [])],
   cflags: cfg.cxxflags,
   // OpenBLAS's OpenMP build first when there is one (cmake/FindLibTorch.cmake says why).
   ldflags: [...(cfg.blasdir ? [`-Wl,-rpath,${cfg.blasdir}`] : []), `-Wl,-rpath,${cfg.libdir}`, '-Wl,--enable-new-dtags', `-L${cfg.libdir}`, '-Wl,--no-as-needed'],
-  libs: [...(cfg.blaslibs || []).map((l) => path.join(cfg.blasdir, l)), ...cfg.libs.map((l) => `-l${l}`)],
+  libs: [...(cfg.blaslibs || []).map((l) => path.join(cfg.blasdir, l)), ...cfg.libs.map((l) => `-l${l}`), ...(cfg.dnnl ? [cfg.dnnl] : [])],
   json: [JSON.stringify(cfg)],
 }[what];
 if (!out) {

@@ -82,6 +82,12 @@ export interface NetBinding {
   stateDict(net: Handle): Promise<Record<string, Tensor>>;
   embed(net: Handle, images: Tensor): Promise<Tensor<'float32'>>;
   features(net: Handle, images: Tensor): Promise<Record<'layer1' | 'layer2' | 'layer3' | 'layer4', Tensor<'float32'>>>;
+  /**
+   * One 3×3 conv of the embedder's kind (stride 1, padding = dilation, no bias) and its gradients for
+   * the upstream gradient `gy`, through the Winograd path where it applies or LibTorch's conv2d
+   * (native/src/winograd_conv.h). For tests: no entry point exports it.
+   */
+  conv3x3(x: Tensor, w: Tensor, gy: Tensor, options: { dilation: number; winograd: boolean }): Promise<Record<'y' | 'gx' | 'gw', Tensor>>;
 }
 
 export interface KernelsBinding {
@@ -128,6 +134,8 @@ export interface RuntimeBinding {
     cuda: boolean;
     cudaDevices: number;
     distributed: boolean;
+    /** The embedder's 3×3 convs: "winograd (oneDNN <kernel>)", "off (...)", "unavailable (...)" or "not built (...)". */
+    convolutions: string;
   };
   showConfig(): string;
   /** OpenBLAS's kernel set (openblas_get_corename), or null when LibTorch's BLAS is not OpenBLAS. */

@@ -48,6 +48,8 @@ export interface Versions {
   torchSource: string;
   cuda: boolean;
   cudaDevices: number;
+  /** How the pixel embedder's 3×3 convs run on the CPU: "winograd (oneDNN <kernel>)", or why LibTorch's conv2d does. */
+  convolutions: string;
   addon: string;
   addonKind: 'local build' | 'prebuild';
 }
@@ -63,6 +65,7 @@ export function versions(): Versions {
     torchSource: v.torchSource,
     cuda: v.cuda,
     cudaDevices: v.cudaDevices,
+    convolutions: v.convolutions,
     addon,
     addonKind: addon.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuild' : 'local build',
   };

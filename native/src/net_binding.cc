@@ -7,6 +7,7 @@
 #include "registry.h"
 #include "state_dict.h"
 #include "tensor_js.h"
+#include "winograd_conv.h"
 
 namespace clips4 {
 namespace {
@@ -149,7 +150,32 @@ Napi::Value Features(const Napi::CallbackInfo& info) {
   });
 }
 
+// conv3x3(x [N,C,H,W], w [O,C,3,3], gy [N,O,H,W], {dilation, winograd}) → {y, gx, gw}: one conv of the
+// embedder's kind (stride 1, padding = dilation, no bias) and its gradients for the upstream gradient
+// gy, through the Winograd path (where it applies) or at::conv2d, so tests can hold one against the other.
+Napi::Value Conv3x3(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.conv3x3", [&]() -> Napi::Value {
+    at::Tensor x = TensorFromJs(info[0], "x"), w = TensorFromJs(info[1], "w"), gy = TensorFromJs(info[2], "gy");
+    Napi::Object o = GetObject(info, 3, "options");
+    const int64_t d = static_cast<int64_t>(GetNumber(o, "dilation"));
+    const bool winograd = GetBool(o, "winograd");
+    if (x.dim() != 4 || w.dim() != 4 || w.size(1) != x.size(1) || w.size(2) != 3 || w.size(3) != 3 || d < 1) {
+      ThrowType("Expected x [N,C,H,W], w [O,C,3,3] and a dilation ≥ 1 for net.conv3x3");
+    }
+    if (gy.sizes() != at::IntArrayRef{x.size(0), w.size(0), x.size(2), x.size(3)}) ThrowType("Expected gy [N,O,H,W] for net.conv3x3");
+    return RunAsync(info.Env(), "net.conv3x3", [x, w, gy, d, winograd]() -> Producer {
+      auto xv = x.clone().requires_grad_(true), wv = w.clone().requires_grad_(true);
+      const bool apply = winograd && WinogradApplies(xv, wv, {}, {3, 3}, {1, 1}, {d, d}, {d, d}, 1);
+      auto y = apply ? WinogradConv3x3(xv, wv, d) : at::conv2d(xv, wv, {}, 1, d, d);
+      y.backward(gy);
+      StateDict out{{"y", PrepareForJs(y.detach())}, {"gx", PrepareForJs(xv.grad())}, {"gw", PrepareForJs(wv.grad())}};
+      return [out](Napi::Env env) -> Napi::Value { return StateDictToJs(env, out); };
+    }, GradMode::kGrad);
+  });
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "net", "conv3x3", Conv3x3);
   Export(env, exports, "net", "create", Create);
   Export(env, exports, "net", "inferResNet", InferResNet);
   Export(env, exports, "net", "loadBackbone", LoadBackbone);

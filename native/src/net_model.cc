@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "state_dict.h"
 #include "tensor_ops.h"
+#include "winograd_conv.h"
 
 namespace clips4 {
 
@@ -15,6 +16,22 @@ namespace nn = torch::nn;
 
 static nn::Conv2d Conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, int64_t pad = 0, int64_t dil = 1, bool bias = false) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).dilation(dil).bias(bias));
+}
+
+// A conv of the embedder: oneDNN's Winograd kernels where they apply (winograd_conv.h), else LibTorch's.
+static at::Tensor RunConv(nn::Conv2d& conv, const at::Tensor& x) {
+  const auto& o = conv->options;
+  // The padding is a variant (sizes, 'valid' or 'same'): c10's in LibTorch 1.13, std's in 2.x;
+  // an unqualified get<> with std::get in scope finds either (argument-dependent lookup).
+  using std::get;
+  if (o.padding().index() == 0) {
+    const auto& padding = get<0>(o.padding());
+    const auto& w = conv->weight;
+    if (WinogradApplies(x, w, conv->bias, w.sizes().slice(2), *o.stride(), *padding, *o.dilation(), o.groups())) {
+      return WinogradConv3x3(x, w, (*o.dilation())[0]);
+    }
+  }
+  return conv->forward(x);
 }
 
 ResNetBlockImpl::ResNetBlockImpl(bool bn, int64_t in, int64_t inner, int64_t out, int64_t stride, int64_t dilation, bool, int64_t)
@@ -38,12 +55,12 @@ ResNetBlockImpl::ResNetBlockImpl(bool bn, int64_t in, int64_t inner, int64_t out
 }
 
 at::Tensor ResNetBlockImpl::forward(const at::Tensor& x) {
-  auto y = torch::relu(bn1(conv1(x)));
+  auto y = torch::relu(bn1(RunConv(conv1, x)));
   if (bottleneck) {
-    y = torch::relu(bn2(conv2(y)));
+    y = torch::relu(bn2(RunConv(conv2, y)));
     y = bn3(conv3(y));
   } else {
-    y = bn2(conv2(y));
+    y = bn2(RunConv(conv2, y));
   }
   return torch::relu(y + (downsample ? downsample->forward(x) : x));
 }
@@ -81,8 +98,8 @@ ResNetImpl::ResNetImpl(const NetConfig& c) : config(c) {
 std::vector<at::Tensor> ResNetImpl::forward(const at::Tensor& input) {
   auto x = torch::relu(bn1(conv1(input)));
   if (config.deepStem) {
-    x = torch::relu(bn2(conv2(x)));
-    x = torch::relu(bn3(conv3(x)));
+    x = torch::relu(bn2(RunConv(conv2, x)));
+    x = torch::relu(bn3(RunConv(conv3, x)));
   }
   x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
   auto l1 = layer1->forward(x);
@@ -153,7 +170,7 @@ at::Tensor PspHeadImpl::forward(const at::Tensor& x) {
     p = stage_norms[i]->as<HeadNormImpl>()->forward(stages[i]->as<nn::Conv2dImpl>()->forward(p));
     parts.push_back(at::upsample_bilinear2d(p, {H, W}, false));
   }
-  auto y = bottleneck_norm(bottleneck(at::cat(parts, 1)));
+  auto y = bottleneck_norm(RunConv(bottleneck, at::cat(parts, 1)));
   return classifier(y);
 }
 

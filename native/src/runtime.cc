@@ -14,6 +14,7 @@
 #include "device.h"
 #include "registry.h"
 #include "tensor_js.h"
+#include "winograd_conv.h"
 
 namespace clips4 {
 namespace {
@@ -37,6 +38,7 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
     bool cuda = torch::cuda::is_available();
     o.Set("cuda", Napi::Boolean::New(env, cuda));
     o.Set("cudaDevices", Napi::Number::New(env, cuda ? static_cast<double>(torch::cuda::device_count()) : 0));
+    o.Set("convolutions", Napi::String::New(env, WinogradStatus()));
 #ifdef CLIPS4_WITH_C10D
     o.Set("distributed", Napi::Boolean::New(env, true));
 #else

@@ -16,6 +16,7 @@ import { NativeTrainer, polyLr } from '../../src/train/native-trainer.ts';
 import { netConfig, trainerOptions, viewOptions } from '../../src/train/options.ts';
 import { prepareTraining } from '../../src/train/prepare.ts';
 import { clipTeacher } from '../../src/train/teacher.ts';
+import { peakMB } from './peak-memory.ts';
 
 if (process.argv.length < 4 || process.argv.includes('--help')) {
   process.stdout.write('Usage: tsx scripts/bench/data-memory-worker.ts <voc root> <cache dir> (internal to npm run bench data)\n');
@@ -23,12 +24,6 @@ if (process.argv.length < 4 || process.argv.includes('--help')) {
 }
 const [root, cacheDir] = process.argv.slice(2);
 const STEPS = 20;
-// The high-water mark of this process's memory: VmHWM (Linux). Not resourceUsage().maxRSS, which a
-// child started by fork + exec inherits from its parent (the bench's own peak).
-const peakMB = () => {
-  const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM'));
-  return line ? Number(/(\d+) kB/.exec(line)![1]) / 1024 : process.resourceUsage().maxRSS / 1024;
-};
 
 const names = ['sky', 'grass', 'tree'];
 // Saved beside the caches and loaded from there: a CLIP made in memory has an id of its own in every

@@ -3,7 +3,6 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { sphericalKMeans } from '../../src/kernels/index.ts';
-import { PixelEmbedder, PAPER_NET } from '../../src/net/embedder.ts';
 import { zeros, type Tensor } from '../../src/tensor.ts';
 import { sgemmGflops, type BenchResult } from './sgemm.ts';
 
@@ -66,14 +65,15 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
   const tiled = loss('tiled');
   emit({ name: 'kernels.pixelSegmentLoss.tiled', metric: 'seconds fwd+bwd', value: tiled.seconds, unit: 's', baseline: 'naive', ratio: tiled.seconds / naive.seconds });
   emit({ name: 'kernels.pixelSegmentLoss.tiled', metric: 'peak RSS above inputs', value: tiled.peakMB - tiled.baselineMB, unit: 'MB', baseline: 'naive', ratio: (tiled.peakMB - tiled.baselineMB) / (naive.peakMB - naive.baselineMB) });
-  const net = PixelEmbedder.create(PAPER_NET);
-  const x = random([1, 3, 336, 336]);
-  await net.embed(x);
-  const t0 = performance.now();
-  const n = 2;
-  for (let i = 0; i < n; i++) await net.embed(x);
-  const s = (performance.now() - t0) / 1000 / n;
-  const gflops = pspFlops(336) / s / 1e9;
-  emit({ name: 'net.pspnet-r50.336', metric: 'images/s', value: 1 / s, unit: 'images/s' });
-  emit({ name: 'net.pspnet-r50.336', metric: 'achieved GFLOP/s', value: gflops, unit: 'GFLOP/s', baseline: 'sgemm', ratio: gflops / peak });
+  // The PSPNet forward in a process per conv path: the default (Winograd where it applies) and
+  // LibTorch's conv2d (CLIPS4_WINOGRAD=0), one after the other in this run.
+  const psp = (winograd: boolean) =>
+    JSON.parse(execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname, 'pspnet-worker.ts'), '3'], { encoding: 'utf8', env: { ...process.env, CLIPS4_WINOGRAD: winograd ? '1' : '0' } })) as { seconds: number; peakMB: number; convolutions: string };
+  const fast = psp(true);
+  const direct = psp(false);
+  const gflops = pspFlops(336) / fast.seconds / 1e9;
+  emit({ name: 'net.pspnet-r50.336', metric: 'images/s', value: 1 / fast.seconds, unit: 'images/s', convolutions: fast.convolutions } as BenchResult);
+  emit({ name: 'net.pspnet-r50.336', metric: 'GFLOP/s of the direct algorithm\'s count', value: gflops, unit: 'GFLOP/s', baseline: 'sgemm', ratio: gflops / peak });
+  emit({ name: 'net.pspnet-r50.336.conv-path', metric: `seconds per forward (${fast.convolutions})`, value: fast.seconds, unit: 's', baseline: 'CLIPS4_WINOGRAD=0 (LibTorch conv2d)', ratio: direct.seconds / fast.seconds });
+  emit({ name: 'net.pspnet-r50.336.conv-path', metric: 'peak RSS of the process', value: fast.peakMB, unit: 'MB', baseline: 'CLIPS4_WINOGRAD=0 (LibTorch conv2d)', ratio: fast.peakMB / direct.peakMB });
 }

@@ -1,7 +1,8 @@
 // One pixelSegmentLoss forward+backward at the benchmark size in a fresh process, so that its peak
-// resident memory can be read (process.resourceUsage().maxRSS). Run by scripts/bench/kernels.ts.
+// resident memory can be read (peak-memory.ts). Run by scripts/bench/kernels.ts.
 import { pixelSegmentLoss } from '../../src/kernels/index.ts';
 import { zeros, type Tensor } from '../../src/tensor.ts';
+import { peakMB } from './peak-memory.ts';
 
 if (process.argv.includes('--help')) {
   process.stdout.write('Usage: tsx scripts/bench/loss-worker.ts <tiled|naive> (internal to npm run bench kernels)\n');
@@ -24,8 +25,8 @@ function unit(n: number): Tensor<'float32'> {
 }
 const ints = (n: number, f: (i: number) => number): Tensor<'int64'> => ({ dtype: 'int64', shape: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(f(i))) });
 const inputs = { embeddings: unit(N), segments: unit(P), pixelSegment: ints(N, (i) => i % P), pixelGroup: ints(N, (i) => Math.floor((i % P) / 4)), segmentGroup: ints(P, (s) => Math.floor(s / 4)), kappa: 10, impl } as const;
-const before = process.resourceUsage().maxRSS;
+const before = peakMB();
 const t0 = performance.now();
 await pixelSegmentLoss(inputs);
 const seconds = (performance.now() - t0) / 1000;
-process.stdout.write(JSON.stringify({ impl, seconds, peakMB: process.resourceUsage().maxRSS / 1024, baselineMB: before / 1024 }) + '\n');
+process.stdout.write(JSON.stringify({ impl, seconds, peakMB: peakMB(), baselineMB: before }) + '\n');

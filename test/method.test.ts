@@ -12,7 +12,7 @@
 //   the held-out classes. Of the losses switched off, this catches L_e (the student drifts from the
 //   teacher's space: avgsim); without L_t or L_s the student still beats this teacher at this scale
 //   (measured with 3×3 segments: 36.1 and 33.9 known vs the teacher's 26.5 and 25.7), which is why the
-//   first test exists. With world-small.json's 4×4 segments, all losses on: known 35.8 and unknown
+//   first test exists. With world-small.json's 4×4 segments, all losses on (before the Winograd convs): known 35.8 and unknown
 //   27.6 vs the teacher's 27.0 and 18.7, avgsim 0.67. Shorter schedules do not show the margin, so
 //   this test takes minutes: 300 and 600 iterations on a 64-pixel world (48-pixel views) gave known
 //   11.8 and 16.4 vs the teacher's 25.6; 500 iterations at 96 pixels 22.1 vs 29.0.

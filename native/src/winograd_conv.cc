@@ -25,7 +25,8 @@ namespace {
 
 }  // namespace
 
-// The oneDNN 2.x API (oneDNN 3 has no f32 Winograd kernels on x64 CPUs and another descriptor API).
+// Written against the oneDNN 2.x API (the oneDNN Debian's LibTorch 1.13 links; oneDNN 3 changed the
+// descriptor API, and no oneDNN 3 was at hand to test against): other versions compile the fallback.
 #if defined(CLIPS4_WITH_DNNL) && DNNL_VERSION_MAJOR == 2
 #define CLIPS4_WINOGRAD_BUILT 1
 

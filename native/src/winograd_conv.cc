@@ -146,15 +146,16 @@ at::Tensor Run(const Entry& e, int aArg, const at::Tensor& a, memory::format_tag
   auto out = at::empty(outSizes, a.options());
   const memory::desc plainOut(outSizes.vec(), memory::data_type::f32, outTag);
   memory userOut(plainOut, Engine(), out.data_ptr());
+  const bool reorderOut = !(plainOut == e.out);
   memory mo = userOut;
-  if (!(plainOut == e.out)) {
+  if (reorderOut) {
     keep.push_back(Bytes(e.out.get_size()));
     mo = memory(e.out, Engine(), keep.back().data_ptr());
   }
   auto scratch = Bytes(e.scratch.get_size());
   memory ms(e.scratch, Engine(), scratch.data_ptr());
   e.prim.execute(s, {{aArg, ma}, {bArg, mb}, {outArg, mo}, {DNNL_ARG_SCRATCHPAD, ms}});
-  if (!(plainOut == e.out)) dnnl::reorder(mo, userOut).execute(s, mo, userOut);
+  if (reorderOut) dnnl::reorder(mo, userOut).execute(s, mo, userOut);
   s.wait();
   return out;
 }

@@ -6,7 +6,8 @@ import { sphericalKMeans } from '../../src/kernels/index.ts';
 import { zeros, type Tensor } from '../../src/tensor.ts';
 import { sgemmGflops, type BenchResult } from './sgemm.ts';
 
-function random(shape: number[]): Tensor<'float32'> {
+/** Uniform values in [-0.5, 0.5) from a fixed LCG: the same inputs in every run (and worker). */
+export function random(shape: number[]): Tensor<'float32'> {
   const t = zeros('float32', shape);
   let s = 1;
   for (let i = 0; i < t.data.length; i++) t.data[i] = ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;

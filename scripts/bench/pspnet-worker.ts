@@ -3,7 +3,7 @@
 // scripts/bench/kernels.ts.
 import { PixelEmbedder, PAPER_NET } from '../../src/net/embedder.ts';
 import { versions } from '../../src/runtime.ts';
-import { zeros } from '../../src/tensor.ts';
+import { random } from './kernels.ts';
 import { peakMB } from './peak-memory.ts';
 
 if (process.argv.includes('--help')) {
@@ -11,9 +11,7 @@ if (process.argv.includes('--help')) {
   process.exit(0);
 }
 const repeats = Number(process.argv[2] ?? 3);
-const x = zeros('float32', [1, 3, 336, 336]);
-let s = 1;
-for (let i = 0; i < x.data.length; i++) x.data[i] = ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+const x = random([1, 3, 336, 336]);
 const net = PixelEmbedder.create(PAPER_NET);
 await net.embed(x); // warm-up: oneDNN compiles its kernels, the CPU cache fills
 const t0 = performance.now();

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { Clip, promptTemplates, safetensors } from '../src/index';
-import { BpeTokenizer, tokenize, WordTokenizer } from '../src/clip/tokenizer';
+import { BpeTokenizer, tokenize, trimPadding, WordTokenizer } from '../src/clip/tokenizer';
 import { native } from '../src/native';
 import type { Tensor } from '../src/tensor';
 import { DENSE_TEST_CONFIG, denseTestInput } from './helpers/clip-features';
@@ -382,4 +382,27 @@ test('the text encoder pools at the end token for word tokenizers too (not at th
   const row = (i: number) => Array.from(e.data.subarray(i * 16, (i + 1) * 16));
   t.true(row(0).some((v, k) => Math.abs(v - row(1)[k]) > 1e-4), 'the class word after the highest-id word changes the embedding');
   t.true(row(0).some((v, k) => Math.abs(v - row(2)[k]) > 1e-4));
+});
+
+test('trimPadding cuts the token ids after the last column any text uses, and nothing else', (t) => {
+  const ids = { dtype: 'int64' as const, shape: [3, 6], data: BigInt64Array.from([1, 5, 2, 0, 0, 0, 1, 0, 7, 2, 0, 0, 1, 2, 0, 0, 0, 0].map(BigInt)) };
+  // Row 1 holds an id 0 before its end token (a BPE '!'): the cut is after its end, column 4.
+  t.deepEqual(trimPadding(ids), { dtype: 'int64', shape: [3, 4], data: BigInt64Array.from([1, 5, 2, 0, 1, 0, 7, 2, 1, 2, 0, 0].map(BigInt)) });
+  const full = { dtype: 'int64' as const, shape: [1, 3], data: BigInt64Array.from([1n, 4n, 2n]) };
+  t.is(trimPadding(full), full);
+});
+
+test('a text embeds the same alone (few columns) and beside a long one (many padding columns)', async (t) => {
+  // The encoder runs only the columns up to the batch's longest text: a short text's embedding
+  // must not depend on how much padding it carries (the causal mask hides later columns).
+  const clip = await Clip.load(fixture('parity', 'vit-tiny.safetensors'), { vocab: bpe() });
+  const long = Array.from({ length: 30 }, () => 'photo').join(' ');
+  const texts = ['a photo of a cat.', 'a dog', 'grass'];
+  const batch = await clip.encodeText([...texts, long]);
+  const E = clip.info.embedDim;
+  for (let i = 0; i < texts.length; i++) {
+    const alone = await clip.encodeText([texts[i]]);
+    const e = relErr({ dtype: 'float32', shape: [1, E], data: batch.data.subarray(i * E, (i + 1) * E) } as Tensor, alone);
+    t.true(e <= 1e-6, `${texts[i]}: relative error ${e.toExponential(2)}`);
+  }
 });

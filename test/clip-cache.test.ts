@@ -39,10 +39,12 @@ test('an interrupted build resumes with only the missing records and ends identi
   const progress: number[] = [];
   await t.throwsAsync(buildClipCache(resumed, key, count, teacher(first, 5), { batch: 2, onProgress: (d) => progress.push(d) }), { message: 'interrupted' });
   t.deepEqual(first, [0, 1, 2, 3]);
-  t.deepEqual(progress, [2, 4]);
+  t.deepEqual(progress, [0, 2, 4], 'where the pass starts, then after each batch');
   const second: number[] = [];
-  const b = await buildClipCache(resumed, key, count, teacher(second), { batch: 2 });
+  const resumedProgress: number[] = [];
+  const b = await buildClipCache(resumed, key, count, teacher(second), { batch: 2, onProgress: (d) => resumedProgress.push(d) });
   t.deepEqual(second, [4, 5, 6], 'only the records missing after the interruption are computed');
+  t.deepEqual(resumedProgress, [4, 6, 7], 'a resumed pass starts where the interrupted one stopped');
   t.deepEqual(b.index, a.index);
   t.deepEqual(fs.readFileSync(b.file), fs.readFileSync(a.file));
   t.is(path.basename(b.file), path.basename(a.file));

@@ -1,6 +1,6 @@
 // Training progress: a redrawn bar with ETA in a terminal, plain lines every N iterations otherwise.
 import test from 'ava';
-import { formatDuration, Progress } from '../src/train/progress';
+import { formatDuration, Progress, stageProgress } from '../src/train/progress';
 
 const metrics = { loss: 1.5, contrastive: 1, embedding: 0.25, semantic: 0.25, avgsim: 0.5, imagesPerSecond: 8 };
 
@@ -35,4 +35,23 @@ test('without a terminal a plain line every N iterations and at the end', (t) =>
   for (let i = 1; i <= 25; i++) p.update(i, metrics);
   t.deepEqual(lines.map((l) => l.split(' ')[1]), ['10/25', '20/25', '25/25']);
   t.true(lines.every((l) => l.endsWith('\n') && !l.includes('\r')));
+});
+
+test('a set-up stage logs done/total with its rate and ETA at most every 10 s, and when it completes', (t) => {
+  const lines: string[] = [];
+  let now = 0;
+  const p = stageProgress('CLIP teacher features', 1000, (l) => lines.push(l), { now: () => now });
+  p(200); // resumed at 200: the rate counts from here, and nothing is rated yet
+  now = 5_000;
+  p(300); // within 10 s of the start: no line
+  now = 10_000;
+  p(400); // 200 in 10 s → 20/s, 600 left → 30 s
+  now = 15_000;
+  p(500);
+  now = 40_000;
+  p(1000);
+  t.deepEqual(lines, ['CLIP teacher features 400/1000 (20/s, ETA 30s)', 'CLIP teacher features 1000/1000']);
+  const done: string[] = [];
+  stageProgress('images read and regions made', 3, (l) => done.push(l))(3);
+  t.deepEqual(done, ['images read and regions made 3/3'], 'a stage found complete says so once');
 });

@@ -91,7 +91,7 @@ function addRun(runs: CacheIndex['runs'], shape: RecordShape, n: number): void {
  * Opens (building or resuming as needed) the cache for `images` in `dir`. `teacher` maps a batch
  * of image indices to their features: one tensor [n,E,h,w] when they share a size, or a list of
  * such tensors covering the indices in order (images of different sizes); `onProgress` reports
- * records done.
+ * records done: where the pass starts (0, or a resumed cache's count), then after each batch.
  */
 export async function buildClipCache(
   dir: string,
@@ -120,6 +120,7 @@ export async function buildClipCache(
     let done = index?.done ?? 0;
     const runs: CacheIndex['runs'] = index?.runs.map((r) => [...r] as [number, number, number, number]) ?? [];
     let bytes = runs.reduce((a, [E, h, w, n]) => a + E * h * w * n * 2, 0);
+    if (done < count) options.onProgress?.(done, count); // where this pass starts (a resumed cache: part way)
     while (done < count) {
       const ids = Array.from({ length: Math.min(batch, count - done) }, (_, k) => done + k);
       const got = await teacher(ids);

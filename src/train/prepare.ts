@@ -14,6 +14,7 @@ import { knownPrototypes, knownPrototypeSegments, segmentMeans, sphericalKMeans 
 import type { Tensor } from '../tensor';
 import * as safetensors from '../safetensors';
 import { ImageManifest } from './image-manifest';
+import { stageProgress } from './progress';
 import { coincidingPrototypes, unitRows, unknownPicks } from './prototypes';
 import { makeRng } from '../rng';
 import type { Teacher } from './teacher';
@@ -76,6 +77,8 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
   const skipped: string[] = [];
   let recalled = 0;
   let savedAt = Date.now();
+  const firstPass = stageProgress('images read and regions made', o.files.length, log);
+  firstPass(0);
   for (let i = 0; i < o.files.length; i += PASS) {
     const part = await Promise.all(
       o.files.slice(i, i + PASS).map(async (f) => {
@@ -104,6 +107,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
       }),
     );
     for (const r of part) if (r) kept.push(r);
+    firstPass(Math.min(i + PASS, o.files.length));
     // Kept as it grows, at most twice a minute (each save writes the whole manifest): an interrupted
     // first pass resumes about where it stopped.
     if (Date.now() - savedAt > MANIFEST_SAVE_MS) {
@@ -132,7 +136,7 @@ export async function prepareTraining(o: PrepareOptions): Promise<Prepared> {
       a = b;
     }
     return out;
-  }, { onProgress: (d, t) => d % 256 < 32 && log(`CLIP teacher features ${d}/${t}`) });
+  }, { onProgress: stageProgress('CLIP teacher features', kept.length, log) });
   const samples: SampleRef[] = kept.map((k, i) => {
     const { offset, shape } = cache.records[i];
     if (shape[0] !== E) throw clips4Error(ErrorCodes.state, `the teacher-feature cache ${cache.file} holds ${shape[0]}-dimensional features but the CLIP embeds in ${E}: delete the cache to rebuild it`);

@@ -32,6 +32,31 @@ export function formatDuration(seconds: number): string {
   return `${s}s`;
 }
 
+/**
+ * Progress of a set-up stage (the first pass over the images, the teacher's features): a line
+ * "what d/t (r/s, ETA x)" at most every `everyMs` (default 10 s) and when the stage completes. The
+ * rate counts from the first call, so a resumed stage's ETA is for what is left.
+ */
+export function stageProgress(what: string, total: number, log: (line: string) => void, o: { everyMs?: number; now?: () => number } = {}): (done: number) => void {
+  const now = o.now ?? Date.now;
+  const every = o.everyMs ?? 10_000;
+  let first: { at: number; done: number } | undefined;
+  let last = -Infinity;
+  return (done) => {
+    const t = now();
+    if (!first) {
+      first = { at: t, done }; // the stage starts (or resumes) here: nothing to rate yet
+      last = t;
+      if (done < total) return;
+    }
+    if (done < total && t - last < every) return;
+    last = t;
+    const rate = (done - first.done) / ((t - first.at) / 1000);
+    const speed = Number.isFinite(rate) && rate > 0 ? ` (${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s, ETA ${formatDuration((total - done) / rate)})` : '';
+    log(`${what} ${done}/${total}${done < total ? speed : ''}`);
+  };
+}
+
 export class Progress {
   private began: number;
   private start: number;

@@ -186,10 +186,14 @@ test('a restart reads the first pass from the image manifest: unchanged images a
   const run = async () => {
     const lines: string[] = [];
     const p = await prepareTraining({ ...base, teacher: clipTeacher(clip, 'maskclip', 0), log: (l) => lines.push(l) });
-    return { p, recalled: lines.find((l) => /images as the last run found them/.test(l)) };
+    return { p, lines, recalled: lines.find((l) => /images as the last run found them/.test(l)) };
   };
   const first = await run();
   t.is(first.recalled, undefined, 'nothing to recall on the first run');
+  // Every set-up stage says when it is done (and, when it takes longer, how far it is and its ETA).
+  for (const stage of ['images read and regions made', 'CLIP teacher features', 'prototypes: CLIP segments of the teacher features']) {
+    t.true(first.lines.includes(`${stage} 3/3`), `${stage}: ${first.lines.join(' | ')}`);
+  }
   const second = await run();
   t.regex(second.recalled ?? '', /^3 of 3 images/);
   t.deepEqual(second.p.samples.map((s) => [s.file, s.width, s.height]), first.p.samples.map((s) => [s.file, s.width, s.height]));

@@ -200,7 +200,7 @@ async function streamedPrototypes(samples: SampleRef[], cacheFile: string, E: nu
       pending.push(part);
       pendingRows += n;
       if (pendingRows >= RANK_ROWS) await rank();
-    });
+    }, stageProgress('prototypes: CLIP segments of the teacher features', samples.length, log));
     if (pendingRows) await rank();
     if (S === 0) throw clips4Error(ErrorCodes.dataset, `k-means found no CLIP segment in the ${samples.length} training images' teacher features`);
     const known = await knownPrototypes({ dtype: 'float32', shape: [best.n, E], data: best.rows }, knownText, ranking);
@@ -224,7 +224,8 @@ async function streamedPrototypes(samples: SampleRef[], cacheFile: string, E: nu
  * has no pixels and a zero mean: it is no CLIP segment, and is not visited (it must neither become an
  * unknown prototype nor rank into a known class's top-m). The same samples give the same stream.
  */
-async function forEachClipSegments(samples: SampleRef[], file: string, E: number, visit: (rows: Float32Array, n: number) => Promise<void>): Promise<void> {
+async function forEachClipSegments(samples: SampleRef[], file: string, E: number, visit: (rows: Float32Array, n: number) => Promise<void>, progress?: (done: number) => void): Promise<void> {
+  progress?.(0);
   for (let i = 0; i < samples.length; i += CHUNK) {
     const chunk = samples.slice(i, i + CHUNK);
     const first = chunk[0].clip;
@@ -251,6 +252,7 @@ async function forEachClipSegments(samples: SampleRef[], file: string, E: number
       });
       await visit(rows, n);
     }
+    progress?.(Math.min(i + CHUNK, samples.length));
   }
 }
 

@@ -42,6 +42,10 @@ function vmHWM(pid: number): number | undefined {
   }
 }
 
+function directoryBytes(dir: string): number {
+  return fs.readdirSync(dir, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? directoryBytes(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size), 0);
+}
+
 /** One `scripts/train.ts` run, watched from outside: its log lines, its metrics file, its peak memory. */
 function train(out: string, sets: string[], iterations: number, logFile: string, cacheDir: string): Promise<Observed> {
   fs.rmSync(out, { recursive: true, force: true });
@@ -109,6 +113,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
   emit({ name: 'vocDryRun.cold.prepared', metric: 'of which: seconds until the regions, teacher features and prototypes were ready', value: cold.prepared, unit: 's' });
   emit({ name: 'vocDryRun.cold.peakRSS', metric: `peak RSS of the cold run (${ITERATIONS} iterations)`, value: cold.peakMB, unit: 'MB' });
   emit({ name: 'vocDryRun.secondsPerIteration', metric: `mean seconds per training step, steps 2–${ITERATIONS} of the cold run`, value: after.reduce((a, b) => a + b, 0) / after.length, unit: 's/it' });
+  emit({ name: 'vocDryRun.cache.size', metric: 'disk taken by the caches (teacher features in float16, region maps, manifest, prototypes)', value: directoryBytes(cache) / 2 ** 30, unit: 'GiB' });
   emit({ name: 'vocDryRun.warm.firstStep', metric: 'seconds from start to the first step\'s end with the caches built (a new output folder)', value: warm.firstStep, unit: 's' });
   emit({ name: 'vocDryRun.warm.prepared', metric: 'of which: seconds until the caches were found and the prototypes read', value: warm.prepared, unit: 's' });
   emit({ name: 'vocDryRun.warm.peakRSS', metric: 'peak RSS of the warm run (2 iterations)', value: warm.peakMB, unit: 'MB' });

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import { Clip } from '../../src/clip/clip.ts';
 import { classNames, promptTemplates } from '../../src/clip/templates.ts';
 import { WordTokenizer } from '../../src/clip/tokenizer.ts';
@@ -58,16 +59,15 @@ function train(out: string, sets: string[], iterations: number, logFile: string,
   let firstStep = NaN;
   let peak = 0;
   let tail = '';
-  const onLine = (text: string) => {
-    const s = ((performance.now() - t0) / 1000).toFixed(1);
-    for (const line of text.split('\n').filter(Boolean)) {
-      log.write(`[${s} s] ${line}\n`);
-      tail = line;
-      if (line.includes('prototypes from ')) prepared = (performance.now() - t0) / 1000;
-    }
+  // Whole lines (a pipe's chunks may end mid-line), each stamped with the seconds since the start.
+  const onLine = (line: string) => {
+    const seconds = (performance.now() - t0) / 1000;
+    log.write(`[${seconds.toFixed(1)} s] ${line}\n`);
+    tail = line;
+    if (line.includes('prototypes from ')) prepared = seconds;
   };
-  child.stdout.setEncoding('utf8').on('data', onLine);
-  child.stderr.setEncoding('utf8').on('data', onLine);
+  readline.createInterface({ input: child.stdout }).on('line', onLine);
+  readline.createInterface({ input: child.stderr }).on('line', onLine);
   const metrics = path.join(out, 'metrics.jsonl');
   const timer = setInterval(() => {
     peak = Math.max(peak, vmHWM(child.pid!) ?? 0);
@@ -109,7 +109,7 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
   const warm = await train(path.join(dir, 'run-warm'), sets, 2, path.join(dir, 'warm.log'), cache);
   const after = cold.steps.slice(1);
   const note = `${IMAGES} VOC-sized images, configs/paper-voc.json, random weights`;
-  emit({ name: 'vocDryRun.cold.firstStep', metric: `seconds from start to the first step's end, building every cache (${note}${cold.resumedCaches ? '; caches partly built by an earlier, interrupted run' : ''})`, value: cold.firstStep, unit: 's' });
+  emit({ name: 'vocDryRun.cold.firstStep', metric: `seconds from start to the first step's end, building every cache (${note}${cold.resumedCaches ? '; not cold: this folder held caches from an earlier run, which were reused' : ''})`, value: cold.firstStep, unit: 's' });
   emit({ name: 'vocDryRun.cold.prepared', metric: 'of which: seconds until the regions, teacher features and prototypes were ready', value: cold.prepared, unit: 's' });
   emit({ name: 'vocDryRun.cold.peakRSS', metric: `peak RSS of the cold run (${ITERATIONS} iterations)`, value: cold.peakMB, unit: 'MB' });
   emit({ name: 'vocDryRun.secondsPerIteration', metric: `mean seconds per training step, steps 2–${ITERATIONS} of the cold run`, value: after.reduce((a, b) => a + b, 0) / after.length, unit: 's/it' });

@@ -18,6 +18,7 @@ import { Clip } from '../../src/clip/clip.ts';
 import { classNames, promptTemplates } from '../../src/clip/templates.ts';
 import { WordTokenizer } from '../../src/clip/tokenizer.ts';
 import { vocTree } from './data.ts';
+import { peakMBOf } from './peak-memory.ts';
 import type { BenchResult } from './sgemm.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -32,15 +33,6 @@ interface Observed {
   peakMB: number;
   steps: number[];
   resumedCaches: boolean;
-}
-
-function vmHWM(pid: number): number | undefined {
-  try {
-    const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM'));
-    return line ? Number(/(\d+) kB/.exec(line)![1]) / 1024 : undefined;
-  } catch {
-    return undefined; // the process has ended
-  }
 }
 
 function directoryBytes(dir: string): number {
@@ -70,7 +62,7 @@ function train(out: string, sets: string[], iterations: number, logFile: string,
   readline.createInterface({ input: child.stderr }).on('line', onLine);
   const metrics = path.join(out, 'metrics.jsonl');
   const timer = setInterval(() => {
-    peak = Math.max(peak, vmHWM(child.pid!) ?? 0);
+    peak = Math.max(peak, peakMBOf(child.pid!) ?? 0);
     if (Number.isNaN(firstStep) && fs.existsSync(metrics) && fs.statSync(metrics).size > 0) firstStep = (performance.now() - t0) / 1000;
   }, 250);
   return new Promise((resolve, reject) => {

@@ -88,6 +88,12 @@ export interface NetBinding {
    * (native/src/winograd_conv.h). For tests: no entry point exports it.
    */
   conv3x3(x: Tensor, w: Tensor, gy: Tensor, options: { dilation: number; winograd: boolean }): Promise<Record<'y' | 'gx' | 'gw', Tensor>>;
+  /**
+   * The PSPNet head's bottleneck: conv3x3 (padding 1, no bias) of [x, each pooled map bilinearly
+   * upsampled to x's size] and its gradients (`gp<i>` for pooled[i]), through the split product
+   * (`split`) or over the concatenated maps (native/src/pyramid_conv.h). For tests: no entry point exports it.
+   */
+  pyramidConv3x3(x: Tensor, pooled: Tensor[], w: Tensor, gy: Tensor, options: { split: boolean; winograd: boolean }): Promise<Record<string, Tensor>>;
 }
 
 export interface KernelsBinding {

@@ -5,28 +5,9 @@ import * as fs from 'node:fs';
 import test from 'ava';
 import { native } from '../src/native';
 import { versions } from '../src/runtime';
-import type { Tensor } from '../src/tensor';
+import { random, relErr } from './helpers/tensors';
 
 const net = native().net;
-
-function random(shape: number[], seed: number, dtype: 'float32' | 'float64' = 'float32'): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) data[i] = (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
-  return { dtype, shape, data } as Tensor;
-}
-
-/** max |a - b| / max |b|. */
-function relErr(a: Tensor, b: Tensor): number {
-  let e = 0;
-  let m = 0;
-  for (let i = 0; i < b.data.length; i++) {
-    e = Math.max(e, Math.abs(Number(a.data[i]) - Number(b.data[i])));
-    m = Math.max(m, Math.abs(Number(b.data[i])));
-  }
-  return e / m;
-}
 
 /** oneDNN's Winograd kernels are for avx512_core: AVX-512 F, BW, VL and DQ. */
 function cpuHasAvx512Core(): boolean {

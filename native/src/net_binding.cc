@@ -7,6 +7,7 @@
 #include "registry.h"
 #include "state_dict.h"
 #include "tensor_js.h"
+#include "pyramid_conv.h"
 #include "winograd_conv.h"
 
 namespace clips4 {
@@ -174,8 +175,44 @@ Napi::Value Conv3x3(const Napi::CallbackInfo& info) {
   });
 }
 
+// pyramidConv3x3(x [N,C,H,W], pooled [[N,C_i,b_i,b_i], ...], w [O,C+ΣC_i,3,3], gy [N,O,H,W],
+// {split, winograd}) → {y, gx, gw, gp0, gp1, ...}: the PSPNet head's bottleneck conv (pyramid_conv.h)
+// and its gradients, split or over the concatenated maps, so tests can hold one against the other.
+Napi::Value PyramidConv(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.pyramidConv3x3", [&]() -> Napi::Value {
+    at::Tensor x = TensorFromJs(info[0], "x"), w = TensorFromJs(info[2], "w"), gy = TensorFromJs(info[3], "gy");
+    if (!info[1].IsArray()) ThrowType("Expected an array of tensors for pooled");
+    Napi::Array a = info[1].As<Napi::Array>();
+    std::vector<at::Tensor> pooled;
+    int64_t channels = x.dim() == 4 ? x.size(1) : -1;
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      pooled.push_back(TensorFromJs(a.Get(i), "pooled[i]"));
+      const auto& p = pooled.back();
+      if (p.dim() != 4 || x.dim() != 4 || p.size(0) != x.size(0)) ThrowType("Expected pooled[i] [N,C_i,b,b] for net.pyramidConv3x3");
+      channels += p.size(1);
+    }
+    Napi::Object o = GetObject(info, 4, "options");
+    const bool split = GetBool(o, "split"), winograd = GetBool(o, "winograd");
+    if (x.dim() != 4 || w.dim() != 4 || w.size(1) != channels || w.size(2) != 3 || w.size(3) != 3) {
+      ThrowType("Expected x [N,C,H,W] and w [O,C+ΣC_i,3,3] for net.pyramidConv3x3");
+    }
+    if (gy.sizes() != at::IntArrayRef{x.size(0), w.size(0), x.size(2), x.size(3)}) ThrowType("Expected gy [N,O,H,W] for net.pyramidConv3x3");
+    return RunAsync(info.Env(), "net.pyramidConv3x3", [x, pooled, w, gy, split, winograd]() -> Producer {
+      auto xv = x.clone().requires_grad_(true), wv = w.clone().requires_grad_(true);
+      std::vector<at::Tensor> pv;
+      for (const auto& p : pooled) pv.push_back(p.clone().requires_grad_(true));
+      auto y = PyramidConv3x3(xv, pv, wv, split, winograd);
+      y.backward(gy);
+      StateDict out{{"y", PrepareForJs(y.detach())}, {"gx", PrepareForJs(xv.grad())}, {"gw", PrepareForJs(wv.grad())}};
+      for (size_t i = 0; i < pv.size(); ++i) out.emplace("gp" + std::to_string(i), PrepareForJs(pv[i].grad()));
+      return [out](Napi::Env env) -> Napi::Value { return StateDictToJs(env, out); };
+    }, GradMode::kGrad);
+  });
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "net", "conv3x3", Conv3x3);
+  Export(env, exports, "net", "pyramidConv3x3", PyramidConv);
   Export(env, exports, "net", "create", Create);
   Export(env, exports, "net", "inferResNet", InferResNet);
   Export(env, exports, "net", "loadBackbone", LoadBackbone);

@@ -6,6 +6,7 @@
 
 #include "dist_autograd.h"
 #include "errors.h"
+#include "pyramid_conv.h"
 #include "state_dict.h"
 #include "tensor_ops.h"
 #include "winograd_conv.h"
@@ -163,14 +164,13 @@ PspHeadImpl::PspHeadImpl(int64_t in, const NetConfig& c) : bins(c.bins) {
 }
 
 at::Tensor PspHeadImpl::forward(const at::Tensor& x) {
-  std::vector<at::Tensor> parts{x};
-  const int64_t H = x.size(2), W = x.size(3);
+  std::vector<at::Tensor> pooled;
   for (size_t i = 0; i < bins.size(); ++i) {
     auto p = at::adaptive_avg_pool2d(x, {bins[i], bins[i]});
-    p = stage_norms[i]->as<HeadNormImpl>()->forward(stages[i]->as<nn::Conv2dImpl>()->forward(p));
-    parts.push_back(at::upsample_bilinear2d(p, {H, W}, false));
+    pooled.push_back(stage_norms[i]->as<HeadNormImpl>()->forward(stages[i]->as<nn::Conv2dImpl>()->forward(p)));
   }
-  auto y = bottleneck_norm(RunConv(bottleneck, at::cat(parts, 1)));
+  // conv3x3 of [x, the pooled maps upsampled to x's size], without the upsampled maps (pyramid_conv.h).
+  auto y = bottleneck_norm(PyramidConv3x3(x, pooled, bottleneck->weight, PyramidSplitPays(pooled), true));
   return classifier(y);
 }
 

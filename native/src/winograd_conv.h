@@ -1,7 +1,7 @@
 // 3×3 stride-1 convolutions of the pixel embedder through oneDNN's Winograd kernels.
 //
-// Why: the PSPNet head's 3×3 bottleneck is over half of the network's multiply-adds, and every 3×3
-// convolution of the dilated ResNet is stride 1. LibTorch's oneDNN convolution always asks oneDNN
+// Why: the PSPNet head's 3×3 bottleneck (over the backbone's channels: pyramid_conv.h) and every 3×3
+// convolution of the dilated ResNet are stride 1, over half of the network's multiply-adds. LibTorch's oneDNN convolution always asks oneDNN
 // for its direct algorithm; oneDNN 2.x also has Winograd F(4×4, 3×3) kernels (forward, backward
 // data and backward weights) for AVX-512 CPUs, which do 4× fewer multiplications for the price of
 // transforms. Measured on this project's 2-core AVX-512 machine, the head's conv (4096 → 512

@@ -33,7 +33,7 @@ at::Tensor PyramidBasis(const std::vector<std::pair<int64_t, int64_t>>& bins, in
 bool PyramidSplitPays(const std::vector<at::Tensor>& pooled) {
   int64_t cells = 0, channels = 0;
   for (const auto& p : pooled) cells += p.size(2) * p.size(3), channels += p.size(1);
-  return 4 * cells <= channels;
+  return !pooled.empty() && 4 * cells <= channels;
 }
 
 at::Tensor PyramidConv3x3(const at::Tensor& x, const std::vector<at::Tensor>& pooled, const at::Tensor& w, bool split, bool winograd) {

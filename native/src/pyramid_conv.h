@@ -7,8 +7,8 @@
 // smooth: bilinear upsampling is linear and acts on each channel alike, so it commutes with the
 // conv's channel sums. For a pooled map p (b × b) and the conv taps W_k of its channels,
 //   conv3x3(up(p), W)[o, y, x] = Σ_k Σ_j (W_k p)[o, j] · up(e_j)[y + dy_k, x + dx_k],
-// where e_j is the one-hot b × b map (any bh × bw alike) (zero outside the image, as the conv's padding). That is one
-// product [O, Σ 9 b²] × [Σ 9 b², H·W] for all bins (450 rows for bins 1, 2, 3, 6: 0.8 GFLOP at 42²)
+// where e_j is the one-hot b × b map (any bh × bw alike) and up(e_j) is zero outside the image, as
+// the conv's padding. That is one product [O, Σ 9 b²] × [Σ 9 b², H·W] for all bins (450 rows for bins 1, 2, 3, 6: 0.8 GFLOP at 42²)
 // instead of a conv over their Σ C_i channels (33 GFLOP): the conv keeps only x's channels. The
 // interpolation basis comes from the same upsampling op on the one-hot maps, so its weights are
 // exactly the op's. Results differ from the concatenated conv by rounding (summation order);
@@ -22,7 +22,8 @@
 namespace clips4 {
 
 // Whether the split pays: the basis product's multiply-adds (9 · Σ b² per output pixel and channel)
-// are at most a quarter of the direct conv's over the pooled channels (9 · Σ C_i).
+// are at most a quarter of the direct conv's over the pooled channels (9 · Σ C_i). False without
+// pooled maps (nothing to split).
 bool PyramidSplitPays(const std::vector<at::Tensor>& pooled);
 
 // conv2d(cat([x, upsample_bilinear2d(p, x's H×W, align_corners=false) for p in pooled], 1), w,

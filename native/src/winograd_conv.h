@@ -1,12 +1,13 @@
 // 3×3 stride-1 convolutions of the pixel embedder through oneDNN's Winograd kernels.
 //
 // Why: the PSPNet head's 3×3 bottleneck (over the backbone's channels: pyramid_conv.h) and every 3×3
-// convolution of the dilated ResNet are stride 1, over half of the network's multiply-adds. LibTorch's oneDNN convolution always asks oneDNN
-// for its direct algorithm; oneDNN 2.x also has Winograd F(4×4, 3×3) kernels (forward, backward
-// data and backward weights) for AVX-512 CPUs, which do 4× fewer multiplications for the price of
-// transforms. Measured on this project's 2-core AVX-512 machine, the head's conv (4096 → 512
-// channels at 42²): forward 0.29 → 0.16 s at batch 1; batch 16 forward / backward data / backward
-// weights 4.7 / 4.6 / 5.3 → 1.9 / 1.6 / 1.7 s. A dilated conv (layer3/4 at output stride 8) is the
+// convolution of the dilated ResNet are stride 1, over half of the network's multiply-adds.
+// LibTorch's oneDNN convolution always asks oneDNN for its direct algorithm; oneDNN 2.x also has
+// Winograd F(4×4, 3×3) kernels (forward, backward data and backward weights) for AVX-512 CPUs, which
+// do 4× fewer multiplications for the price of transforms. Measured on this project's 2-core AVX-512
+// machine, the head's conv over its whole input (4096 → 512 channels at 42²): forward 0.29 → 0.16 s
+// at batch 1; batch 16 forward / backward data / backward weights 4.7 / 4.6 / 5.3 → 1.9 / 1.6 /
+// 1.7 s. A dilated conv (layer3/4 at output stride 8) is the
 // same conv on the d² interleaved sub-grids of its input (space-to-batch), so it takes the same
 // kernels. Results differ from the direct algorithm's by rounding (1e-6 to 4e-6 relative per conv;
 // test/winograd.test.ts bounds it).

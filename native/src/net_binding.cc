@@ -166,8 +166,7 @@ Napi::Value Conv3x3(const Napi::CallbackInfo& info) {
     if (gy.sizes() != at::IntArrayRef{x.size(0), w.size(0), x.size(2), x.size(3)}) ThrowType("Expected gy [N,O,H,W] for net.conv3x3");
     return RunAsync(info.Env(), "net.conv3x3", [x, w, gy, d, winograd]() -> Producer {
       auto xv = x.clone().requires_grad_(true), wv = w.clone().requires_grad_(true);
-      const bool apply = winograd && WinogradApplies(xv, wv, {}, {3, 3}, {1, 1}, {d, d}, {d, d}, 1);
-      auto y = apply ? WinogradConv3x3(xv, wv, d) : at::conv2d(xv, wv, {}, 1, d, d);
+      auto y = SameConv3x3(xv, wv, d, winograd);
       y.backward(gy);
       StateDict out{{"y", PrepareForJs(y.detach())}, {"gx", PrepareForJs(xv.grad())}, {"gw", PrepareForJs(wv.grad())}};
       return [out](Napi::Env env) -> Napi::Value { return StateDictToJs(env, out); };
@@ -183,18 +182,20 @@ Napi::Value PyramidConv(const Napi::CallbackInfo& info) {
     at::Tensor x = TensorFromJs(info[0], "x"), w = TensorFromJs(info[2], "w"), gy = TensorFromJs(info[3], "gy");
     if (!info[1].IsArray()) ThrowType("Expected an array of tensors for pooled");
     Napi::Array a = info[1].As<Napi::Array>();
+    const char* shapes = "Expected x [N,C,H,W] and w [O,C+ΣC_i,3,3] for net.pyramidConv3x3";
+    if (x.dim() != 4) ThrowType(shapes);
     std::vector<at::Tensor> pooled;
-    int64_t channels = x.dim() == 4 ? x.size(1) : -1;
+    int64_t channels = x.size(1);
     for (uint32_t i = 0; i < a.Length(); ++i) {
       pooled.push_back(TensorFromJs(a.Get(i), "pooled[i]"));
       const auto& p = pooled.back();
-      if (p.dim() != 4 || x.dim() != 4 || p.size(0) != x.size(0)) ThrowType("Expected pooled[i] [N,C_i,b,b] for net.pyramidConv3x3");
+      if (p.dim() != 4 || p.size(0) != x.size(0)) ThrowType("Expected pooled[i] [N,C_i,b,b] for net.pyramidConv3x3");
       channels += p.size(1);
     }
     Napi::Object o = GetObject(info, 4, "options");
     const bool split = GetBool(o, "split"), winograd = GetBool(o, "winograd");
-    if (x.dim() != 4 || w.dim() != 4 || w.size(1) != channels || w.size(2) != 3 || w.size(3) != 3) {
-      ThrowType("Expected x [N,C,H,W] and w [O,C+ΣC_i,3,3] for net.pyramidConv3x3");
+    if (w.dim() != 4 || w.size(1) != channels || w.size(2) != 3 || w.size(3) != 3) {
+      ThrowType(shapes);
     }
     if (gy.sizes() != at::IntArrayRef{x.size(0), w.size(0), x.size(2), x.size(3)}) ThrowType("Expected gy [N,O,H,W] for net.pyramidConv3x3");
     return RunAsync(info.Env(), "net.pyramidConv3x3", [x, pooled, w, gy, split, winograd]() -> Producer {

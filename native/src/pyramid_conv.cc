@@ -8,12 +8,6 @@ namespace clips4 {
 
 namespace {
 
-// conv2d(x, w, padding 1): Winograd where it applies and is wanted, else LibTorch's.
-at::Tensor Same3x3(const at::Tensor& x, const at::Tensor& w, bool winograd) {
-  if (winograd && WinogradApplies(x, w, {}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1)) return WinogradConv3x3(x, w, 1);
-  return at::conv2d(x, w, {}, 1, 1);
-}
-
 // [Σ_i 9 b_i², H·W]: for bin b, tap k = (ky, kx) and pooled cell j, the weight of cell j in the
 // upsampled map at (y + ky - 1, x + kx - 1), zero where that falls outside the H × W map.
 at::Tensor PyramidBasis(const std::vector<std::pair<int64_t, int64_t>>& bins, int64_t H, int64_t W, const at::TensorOptions& options) {
@@ -41,9 +35,9 @@ at::Tensor PyramidConv3x3(const at::Tensor& x, const std::vector<at::Tensor>& po
   if (!split) {
     std::vector<at::Tensor> parts{x};
     for (const auto& p : pooled) parts.push_back(at::upsample_bilinear2d(p, {H, W}, false));
-    return Same3x3(at::cat(parts, 1), w, winograd);
+    return SameConv3x3(at::cat(parts, 1), w, 1, winograd);
   }
-  auto y = Same3x3(x, w.slice(1, 0, C).contiguous(), winograd);
+  auto y = SameConv3x3(x, w.slice(1, 0, C).contiguous(), 1, winograd);
   std::vector<std::pair<int64_t, int64_t>> bins;
   std::vector<at::Tensor> taps;  // per bin [N, O, 9 · b²], columns (tap, cell) as the basis' rows
   int64_t offset = C;

@@ -248,6 +248,12 @@ at::Tensor WinogradConv3x3(const at::Tensor& x, const at::Tensor& w, int64_t dil
 #endif
 }
 
+at::Tensor SameConv3x3(const at::Tensor& x, const at::Tensor& w, int64_t dilation, bool winograd) {
+  const int64_t d = dilation;
+  if (winograd && WinogradApplies(x, w, {}, {3, 3}, {1, 1}, {d, d}, {d, d}, 1)) return WinogradConv3x3(x, w, d);
+  return at::conv2d(x, w, {}, 1, d, d);
+}
+
 std::string WinogradStatus() {
 #ifdef CLIPS4_WINOGRAD_BUILT
   if (!Enabled()) return "off (CLIPS4_WINOGRAD=0)";

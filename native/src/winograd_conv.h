@@ -34,6 +34,10 @@ bool WinogradApplies(const at::Tensor& x, const at::Tensor& w, const at::Tensor&
 // x and w when autograd wants them; at::conv2d where oneDNN has no Winograd kernel for the shape.
 at::Tensor WinogradConv3x3(const at::Tensor& x, const at::Tensor& w, int64_t dilation);
 
+// The same conv through Winograd where it applies (WinogradApplies) and `winograd` asks for it, else
+// at::conv2d: the one dispatch for callers that hold a weight tensor rather than a Conv2d module.
+at::Tensor SameConv3x3(const at::Tensor& x, const at::Tensor& w, int64_t dilation, bool winograd);
+
 // What this build and CPU do: "winograd" (oneDNN's kernel name), "off (CLIPS4_WINOGRAD=0)",
 // "unavailable (...)" or "not built (...)". Probes a small conv on first use.
 std::string WinogradStatus();

@@ -12,10 +12,15 @@
 //   the held-out classes. Of the losses switched off, this catches L_e (the student drifts from the
 //   teacher's space: avgsim); without L_t or L_s the student still beats this teacher at this scale
 //   (measured with 3×3 segments: 36.1 and 33.9 known vs the teacher's 26.5 and 25.7), which is why the
-//   first test exists. With world-small.json's 4×4 segments, all losses on (before the Winograd convs): known 35.8 and unknown
-//   27.6 vs the teacher's 27.0 and 18.7, avgsim 0.67. Shorter schedules do not show the margin, so
-//   this test takes minutes: 300 and 600 iterations on a 64-pixel world (48-pixel views) gave known
-//   11.8 and 16.4 vs the teacher's 25.6; 500 iterations at 96 pixels 22.1 vs 29.0.
+//   first test exists. With world-small.json's 4×4 segments, all losses on: known 37.7 and unknown
+//   26.4 vs the teacher's 27.0 and 18.7, avgsim 0.67 (35.8 and 27.6 before the Winograd convs).
+//   Shorter schedules do not show the margin, so this test takes minutes (its 2,000 iterations: 201 s
+//   on 2 threads alone, 270 s on one beside a 2-thread job). 300 and 600 iterations on a 64-pixel
+//   world (48-pixel views) gave known 11.8 and 16.4 vs the teacher's 25.6; 500 iterations at 96
+//   pixels 22.1 vs 29.0. At this test's scale (teacher 27.0): 800 iterations 23.7; 400 at lr 0.05 or
+//   0.1 12.1 / 12.6; 800 with L_e at 30 15.6; 800 with batch 4 15.4; a network of half the width,
+//   1,200 iterations, 23.1 at 0.096 s per iteration against 0.10 (the step's time is not the
+//   network's convs). The student needs ~16k images' worth of steps, at ~0.1 s per batch of 8.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test, { type ExecutionContext } from 'ava';

@@ -15,17 +15,19 @@ const SHIPPED_CLIP = path.join(root, 'data', 'world-clip', 'clip.safetensors');
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`Usage: npm run demo [-- --out runs/demo] [--seeds N] [--pretrain] [--quick]
+    process.stdout.write(`Usage: npm run demo [-- --out runs/demo] [--seeds N] [--pretrain] [--quick] [--overwrite]
 
 Generates the synthetic world (runs/world); takes the world's CLIP shipped in data/world-clip/
 (or, with --pretrain, trains it again into runs/clip/ with the arguments written in its report);
 then trains and evaluates MaskCLIP+, CLIP-S4, the loss ablation, CLIP-S4 on ClearCLIP and on the
 controlled teacher through runTraining (configs/world-small.json), writing runs/demo/report.md and
-report.json. Finished runs are reused; interrupted ones resume.
+report.json. Finished runs are reused; interrupted ones resume; a run folder holding a run of
+another config (other --set values, say) is an error that names what differs.
   --seeds N   N seeds (0..N-1) × both held-out folds, tables as mean ± std, report in runs/demo/seedsN
               (default: 1 seed, fold 0; the models of every run are kept in runs/demo/runs and reused)
-  --pretrain  re-train the world's CLIP instead of using the shipped one
-  --quick     a much smaller run (a few minutes) to check the pipeline
+  --pretrain  re-train the world's CLIP instead of using the shipped one (report in runs/demo-pretrain)
+  --quick     a much smaller run (a few minutes) to check the pipeline (report in runs/demo-quick)
+  --overwrite start over the runs whose folder holds a run of another config
 `);
     return 0;
   }
@@ -34,7 +36,9 @@ report.json. Finished runs are reused; interrupted ones resume.
   const seedCount = Number(value('--seeds') ?? 1);
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new Error(`--seeds expects a whole number ≥ 1, got '${value('--seeds')}'`);
   const runs = path.resolve(root, 'runs');
-  const demoDir = value('--out') ? path.resolve(value('--out')!) : path.join(runs, quick ? 'demo-quick' : 'demo');
+  const pretrain = args.includes('--pretrain');
+  // Models of another teacher or size go to their own folder: a run of another config is never reused or lost.
+  const demoDir = value('--out') ? path.resolve(value('--out')!) : path.join(runs, `demo${quick ? '-quick' : ''}${pretrain ? '-pretrain' : ''}`);
   // One folder of trained models for every seed count: a 3-seed run reuses the 1-seed run's models.
   const out = seedCount > 1 ? path.join(demoDir, `seeds${seedCount}`) : demoDir;
   const c = require('../lib/index.js');
@@ -53,8 +57,8 @@ report.json. Finished runs are reused; interrupted ones resume.
 
   const shippedReport = JSON.parse(fs.readFileSync(SHIPPED_CLIP.replace(/\.safetensors$/, '.report.json'), 'utf8'));
   let clipFile = SHIPPED_CLIP;
-  if (args.includes('--pretrain')) {
-    clipFile = path.join(runs, 'clip', 'clip.safetensors');
+  if (pretrain) {
+    clipFile = path.join(runs, quick ? 'clip-quick' : 'clip', 'clip.safetensors');
     log(`2/3 CLIP pretraining → ${clipFile} (the shipped teacher's arguments: ${JSON.stringify(shippedReport.options)})`);
     if (fs.existsSync(clipFile.replace(/\.safetensors$/, '.report.json'))) log('CLIP reused');
     else await pretrainClip({ ...shippedReport.options, data: worldDir, out: clipFile, log });
@@ -74,6 +78,7 @@ report.json. Finished runs are reused; interrupted ones resume.
     valImages: quick ? 40 : 200,
     knnTrainImages: quick ? 60 : 300,
     sets: quick ? ['train.iterations=40', 'data.images=300'] : [],
+    overwrite: args.includes('--overwrite'),
     log,
   });
   process.stdout.write(`\n${headline(report)}\n\n${report.claims.map((c: { holds: boolean; claim: string }) => `${c.holds ? 'holds' : 'DOES NOT HOLD'}: ${c.claim}`).join('\n')}\n\nReport: ${path.join(out, 'report.md')} (numbers in report.json, figures beside it); ${((Date.now() - started) / 60000).toFixed(1)} min in all.\n`);

@@ -48,8 +48,20 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const again = await reproduce(o);
   t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
   t.deepEqual(again.results, r.results);
-  // Another config in the same folders starts each run over: no metrics or checkpoints of the old one.
-  await reproduce({ ...o, sets: [...sets.filter((x) => !x.startsWith('train.iterations')), 'train.iterations=3'] });
+  // The same dataset and teacher spelled as relative paths are the same config: every run reused.
+  lines.length = 0;
+  const relative = await reproduce({ ...o, data: path.relative(process.cwd(), world), clip: path.relative(process.cwd(), clipFile), out: path.relative(process.cwd(), out) });
+  t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
+  t.deepEqual(relative.results, r.results);
+  // Another config in the same folders is refused before anything trains, naming what differs: no
+  // finished model is lost to a changed setting.
+  const model = path.join(out, 'runs', 'seed0-fold0', 'clips4', 'model.safetensors');
+  const before = fs.readFileSync(model);
+  const three = { ...o, sets: [...sets.filter((x) => !x.startsWith('train.iterations')), 'train.iterations=3'] };
+  await t.throwsAsync(reproduce(three), { code: 'ERR_CLIPS4_STATE', message: new RegExp(`${specs.length} run folders hold runs of another config, first .*seed0-fold0.*train\\.iterations: 2 there, 3 here.*--overwrite`) });
+  t.deepEqual(fs.readFileSync(model), before);
+  // With overwrite it starts each run over: no metrics or checkpoints of the old one.
+  await reproduce({ ...three, overwrite: true });
   const metrics = fs.readFileSync(path.join(out, 'runs', 'seed0-fold0', 'clips4', 'metrics.jsonl'), 'utf8').trim().split('\n');
   t.deepEqual(metrics.map((l) => JSON.parse(l).iteration), [1, 2, 3]);
   // Seeds × folds: every (seed, fold) trains its own model; the report gives mean ± std and checks the

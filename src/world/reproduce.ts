@@ -7,9 +7,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Clip, type DenseVariant } from '../clip/clip';
 import { resizedLabel, worldDataset, type Dataset } from '../data/datasets';
 import { DecodedCache } from '../data/decoded-cache';
+import { clips4Error, ErrorCodes } from '../errors';
 import { languageEvaluate } from '../eval/language';
 import { ConfusionMatrix } from '../eval/metrics';
 import { KNN_KMEANS, knnDatasets } from '../eval/segments';
@@ -53,6 +55,11 @@ export interface ReproduceOptions {
   parallel?: number;
   /** Training images whose segments form the k-NN bank. */
   knnTrainImages?: number;
+  /**
+   * Start over the runs whose folder holds a run of another config (default: refuse, naming the
+   * folders and the settings that differ, so that no finished model is lost to a changed setting).
+   */
+  overwrite?: boolean;
   log?: (line: string) => void;
 }
 
@@ -125,7 +132,9 @@ export function runSpecs(experiments: 'all' | 'oracle', corruptions: number[], n
   ];
 }
 
-export async function reproduce(o: ReproduceOptions): Promise<Report> {
+export async function reproduce(options: ReproduceOptions): Promise<Report> {
+  // Absolute paths, so that one dataset and teacher make one config however they were spelled.
+  const o = { ...options, data: path.resolve(options.data), clip: path.resolve(options.clip), out: path.resolve(options.out), ...(options.runs ? { runs: path.resolve(options.runs) } : {}) };
   const log = o.log ?? (() => {});
   const world = readWorld(o.data);
   fs.mkdirSync(o.out, { recursive: true });
@@ -172,7 +181,7 @@ export async function reproduce(o: ReproduceOptions): Promise<Report> {
   const jobs = seeds.flatMap((seed) =>
     folds.flatMap((fold, fi) => specs.filter((spec) => fi === 0 || spec.everyFold).map((spec) => ({ seed, fold: foldIds[fi], spec, config: configFor(spec, seed, fold), dir: path.join(runsDir, `seed${seed}-fold${foldIds[fi]}`, spec.name) }))),
   );
-  await trainAll(jobs, o.parallel ?? Math.min(2, os.availableParallelism()), (job, l) => log(`reproduce: seed ${job.seed} fold ${job.fold} ${job.spec.name}: ${l}`));
+  await trainAll(jobs, o.parallel ?? Math.min(2, os.availableParallelism()), o.overwrite ?? false, (job, l) => log(`reproduce: seed ${job.seed} fold ${job.fold} ${job.spec.name}: ${l}`));
   log(`reproduce: ${jobs.length} models trained (${((Date.now() - started) / 60000).toFixed(1)} min)`);
   for (const [fi, fold] of folds.entries()) {
     const unknownIdx = fold.map((n) => classes.indexOf(n));
@@ -240,10 +249,21 @@ interface Job {
 /**
  * Trains every job through runTraining, `parallel` at a time with one native thread each, reusing
  * the model a finished run with the same config left in its folder and resuming an interrupted one.
- * Runs with the same teacher share its feature cache, so the first of them builds it alone.
+ * A folder that holds a run of another config is an error unless `overwrite` (checked for every job
+ * before any trains). Runs with the same teacher share its feature cache, so the first of them builds it alone.
  */
-async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: string) => void): Promise<void> {
-  const same = (dir: string, config: Config) => fs.existsSync(path.join(dir, 'config.json')) && fs.readFileSync(path.join(dir, 'config.json'), 'utf8') === JSON.stringify(config, null, 2) + '\n';
+async function trainAll(jobs: Job[], parallel: number, overwrite: boolean, log: (job: Job, line: string) => void): Promise<void> {
+  const saved = (dir: string): unknown => (fs.existsSync(path.join(dir, 'config.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) : undefined);
+  const same = (dir: string, config: Config) => isDeepStrictEqual(saved(dir), JSON.parse(JSON.stringify(config)));
+  const others = jobs.filter((j) => saved(j.dir) !== undefined && !same(j.dir, j.config));
+  if (others.length && !overwrite) {
+    const first = others[0];
+    throw clips4Error(
+      ErrorCodes.state,
+      `${others.length} run folder${others.length > 1 ? 's hold runs' : ' holds a run'} of another config, first ${first.dir} (${configDifferences(saved(first.dir), first.config).join('; ')}): ` +
+        'pass another --out to keep them and train these beside them, or --overwrite to start them over',
+    );
+  }
   const pending = jobs.filter((j) => {
     const done = fs.existsSync(path.join(j.dir, 'model.safetensors')) && same(j.dir, j.config);
     if (done) log(j, 'reused');
@@ -271,8 +291,8 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
         const key = teacherOf(job);
         const first = !built.has(key);
         if (first) building.add(key);
-        // A run of this config resumes from its checkpoint; a folder left by another config starts
-        // over (its checkpoints, metrics and curves are not this run's).
+        // A run of this config resumes from its checkpoint; a folder left by another config (only
+        // here with `overwrite`) starts over: its checkpoints, metrics and curves are not this run's.
         const resume = same(job.dir, job.config);
         if (!resume) fs.rmSync(job.dir, { recursive: true, force: true });
         try {
@@ -321,6 +341,19 @@ export async function oracleScores(config: Config, clip: Clip, val: Dataset, unk
   }
   const knn = knnTrain ? (await knnDatasets(embed, knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou() : undefined;
   return { ...cm.classFree(unknownIdx), miou: cm.miou(), ...(knn === undefined ? {} : { knn }) };
+}
+
+/** The settings (`section.key: there → here`) where a saved config differs from `config`, at most 4. */
+export function configDifferences(there: unknown, config: Config): string[] {
+  const flat = (v: unknown, prefix: string, acc: Map<string, string>): Map<string, string> => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flat(x, prefix ? `${prefix}.${k}` : k, acc);
+    else acc.set(prefix, JSON.stringify(v));
+    return acc;
+  };
+  const a = flat(there, '', new Map());
+  const b = flat(JSON.parse(JSON.stringify(config)), '', new Map());
+  const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  return [...keys.slice(0, 4).map((k) => `${k}: ${a.get(k) ?? 'unset'} there, ${b.get(k) ?? 'unset'} here`), ...(keys.length > 4 ? [`${keys.length - 4} more`] : [])];
 }
 
 function limit(ds: Dataset, n: number): Dataset {

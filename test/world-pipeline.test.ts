@@ -58,8 +58,10 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const model = path.join(out, 'runs', 'seed0-fold0', 'clips4', 'model.safetensors');
   const before = fs.readFileSync(model);
   const three = { ...o, sets: [...sets.filter((x) => !x.startsWith('train.iterations')), 'train.iterations=3'] };
+  lines.length = 0;
   await t.throwsAsync(reproduce(three), { code: 'ERR_CLIPS4_STATE', message: new RegExp(`${specs.length} run folders hold runs of another config, first .*seed0-fold0.*train\\.iterations: 2 there, 3 here.*--overwrite`) });
   t.deepEqual(fs.readFileSync(model), before);
+  t.deepEqual(lines, [], 'refused before any teacher is evaluated or model trained');
   // With overwrite it starts each run over: no metrics or checkpoints of the old one.
   await reproduce({ ...three, overwrite: true });
   const metrics = fs.readFileSync(path.join(out, 'runs', 'seed0-fold0', 'clips4', 'metrics.jsonl'), 'utf8').trim().split('\n');

@@ -164,6 +164,11 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   const results: RunResult[] = [];
   const started = Date.now();
 
+  const jobs = seeds.flatMap((seed) =>
+    folds.flatMap((fold, fi) => specs.filter((spec) => fi === 0 || spec.everyFold).map((spec) => ({ seed, fold: foldIds[fi], spec, config: configFor(spec, seed, fold), dir: path.join(runsDir, `seed${seed}-fold${foldIds[fi]}`, spec.name) }))),
+  );
+  refuseOtherConfigs(jobs, o.overwrite ?? false); // before anything is evaluated or trained
+
   // The teachers: CLIP's dense features (per variant used), evaluated once (they have no seed).
   const teacherCm = new Map<DenseVariant, ConfusionMatrix>();
   const teacherKnn = new Map<DenseVariant, number>();
@@ -178,10 +183,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   // Every model first, `parallel` at a time, each on one thread: the world's small networks keep two
   // threads busy poorly, so two runs side by side train ~2x faster than one run on both (measured
   // with the demo's config on 2 cores). Then every evaluation, on all threads.
-  const jobs = seeds.flatMap((seed) =>
-    folds.flatMap((fold, fi) => specs.filter((spec) => fi === 0 || spec.everyFold).map((spec) => ({ seed, fold: foldIds[fi], spec, config: configFor(spec, seed, fold), dir: path.join(runsDir, `seed${seed}-fold${foldIds[fi]}`, spec.name) }))),
-  );
-  await trainAll(jobs, o.parallel ?? Math.min(2, os.availableParallelism()), o.overwrite ?? false, (job, l) => log(`reproduce: seed ${job.seed} fold ${job.fold} ${job.spec.name}: ${l}`));
+  await trainAll(jobs, o.parallel ?? Math.min(2, os.availableParallelism()), (job, l) => log(`reproduce: seed ${job.seed} fold ${job.fold} ${job.spec.name}: ${l}`));
   log(`reproduce: ${jobs.length} models trained (${((Date.now() - started) / 60000).toFixed(1)} min)`);
   for (const [fi, fold] of folds.entries()) {
     const unknownIdx = fold.map((n) => classes.indexOf(n));
@@ -246,26 +248,40 @@ interface Job {
   dir: string;
 }
 
+/** The config a run folder was trained with (its config.json), or undefined where there is none. */
+function savedConfig(dir: string): unknown {
+  const file = path.join(dir, 'config.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+}
+
+function sameConfig(dir: string, config: Config): boolean {
+  return isDeepStrictEqual(savedConfig(dir), JSON.parse(JSON.stringify(config)));
+}
+
+/**
+ * Throws, naming the first folder and the settings that differ, when run folders hold runs of
+ * another config, unless `overwrite`: no finished model is lost to a changed setting.
+ */
+function refuseOtherConfigs(jobs: Job[], overwrite: boolean): void {
+  const others = jobs.filter((j) => savedConfig(j.dir) !== undefined && !sameConfig(j.dir, j.config));
+  if (!others.length || overwrite) return;
+  const first = others[0];
+  throw clips4Error(
+    ErrorCodes.state,
+    `${others.length} run folder${others.length > 1 ? 's hold runs' : ' holds a run'} of another config, first ${first.dir} (${configDifferences(savedConfig(first.dir), first.config).join('; ')}): ` +
+      'pass another --out to keep them and train these beside them, or --overwrite to start them over',
+  );
+}
+
 /**
  * Trains every job through runTraining, `parallel` at a time with one native thread each, reusing
- * the model a finished run with the same config left in its folder and resuming an interrupted one.
- * A folder that holds a run of another config is an error unless `overwrite` (checked for every job
- * before any trains). Runs with the same teacher share its feature cache, so the first of them builds it alone.
+ * the model a finished run with the same config left in its folder and resuming an interrupted one;
+ * a folder of another config (left only with `overwrite`, see refuseOtherConfigs) starts over.
+ * Runs with the same teacher share its feature cache, so the first of them builds it alone.
  */
-async function trainAll(jobs: Job[], parallel: number, overwrite: boolean, log: (job: Job, line: string) => void): Promise<void> {
-  const saved = (dir: string): unknown => (fs.existsSync(path.join(dir, 'config.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) : undefined);
-  const same = (dir: string, config: Config) => isDeepStrictEqual(saved(dir), JSON.parse(JSON.stringify(config)));
-  const others = jobs.filter((j) => saved(j.dir) !== undefined && !same(j.dir, j.config));
-  if (others.length && !overwrite) {
-    const first = others[0];
-    throw clips4Error(
-      ErrorCodes.state,
-      `${others.length} run folder${others.length > 1 ? 's hold runs' : ' holds a run'} of another config, first ${first.dir} (${configDifferences(saved(first.dir), first.config).join('; ')}): ` +
-        'pass another --out to keep them and train these beside them, or --overwrite to start them over',
-    );
-  }
+async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: string) => void): Promise<void> {
   const pending = jobs.filter((j) => {
-    const done = fs.existsSync(path.join(j.dir, 'model.safetensors')) && same(j.dir, j.config);
+    const done = fs.existsSync(path.join(j.dir, 'model.safetensors')) && sameConfig(j.dir, j.config);
     if (done) log(j, 'reused');
     return !done;
   });
@@ -293,7 +309,7 @@ async function trainAll(jobs: Job[], parallel: number, overwrite: boolean, log: 
         if (first) building.add(key);
         // A run of this config resumes from its checkpoint; a folder left by another config (only
         // here with `overwrite`) starts over: its checkpoints, metrics and curves are not this run's.
-        const resume = same(job.dir, job.config);
+        const resume = sameConfig(job.dir, job.config);
         if (!resume) fs.rmSync(job.dir, { recursive: true, force: true });
         try {
           await runTraining(job.config, { out: job.dir, resume, log: (l) => log(job, l), decoded });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { Clip } from '../src/clip/clip';
+import { main } from '../src/cli/main';
 import { generateWorld } from '../src/world';
 import { pretrainClip } from '../src/world/pretrain-clip';
 import { reproduce, runSpecs } from '../src/world/reproduce';
@@ -48,6 +49,11 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const again = await reproduce(o);
   t.is(lines.filter((l) => l.endsWith(': reused')).length, specs.length, lines.join('\n'));
   t.deepEqual(again.results, r.results);
+  // The command line, reporting elsewhere from the same trained models (--runs): nothing trains again.
+  const argv = ['world', 'reproduce', '--data', world, '--clip', clipFile, '--out', path.join(dir, 'rescored'), '--runs', path.join(out, 'runs'), '--val-images', '4', '--knn-train-images', '8', '--teacher-corruption', '0.4', ...sets.flatMap((x) => ['--set', x])];
+  t.is(await main(argv), 0);
+  t.deepEqual((JSON.parse(fs.readFileSync(path.join(dir, 'rescored', 'report.json'), 'utf8')) as typeof r).results, r.results);
+  t.false(fs.existsSync(path.join(dir, 'rescored', 'runs')));
   // The same dataset and teacher spelled as relative paths are the same config: every run reused.
   lines.length = 0;
   const relative = await reproduce({ ...o, data: path.relative(process.cwd(), world), clip: path.relative(process.cwd(), clipFile), out: path.relative(process.cwd(), out) });

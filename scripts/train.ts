@@ -14,7 +14,8 @@ function usage(): string {
 Trains the CLIP-S4 pixel embedder. Configs are JSON files composed from _base_ files (configs/).
 Checkpoints (atomic, a 'last' pointer), metrics.jsonl, TensorBoard events, loss curves, config.json
 and the final model.safetensors (+ .json) go to --out (default runs/train). --resume continues
-from the last checkpoint exactly. --device sets train.device.
+from the last checkpoint exactly; without it, an --out that already holds a run is refused (nothing
+in it is overwritten). --device sets train.device.
 
 Data parallel: --nproc N starts N local processes (c10d, Gloo) that split every batch (train.batch
 must be a multiple of N); the result equals one process with the same batch. For several machines

@@ -108,6 +108,15 @@ test.serial('kill -9 then --resume equals an uninterrupted run; a crash inside a
   }
   t.true(fs.existsSync(path.join(full, 'config.json')));
   t.is(fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 12);
+
+  // Training again into a finished run's folder without --resume is refused, and nothing in it changes.
+  const files = ['config.json', 'metrics.jsonl', 'model.safetensors', 'last'].map((f) => fs.readFileSync(path.join(full, f)));
+  const again = train(['--config', config, '--out', full]);
+  let errAgain = '';
+  again.stderr!.on('data', (d) => (errAgain += d));
+  t.is(await finished(again), 1, errAgain);
+  t.regex(errAgain, new RegExp(`^train: ${full.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already holds a training run \\(ckpt-0000010, ckpt-0000012, config\\.json, last, metrics\\.jsonl, model\\.safetensors\\): resume it \\(--resume\\), or train into another --out; nothing in it was changed \\[ERR_CLIPS4_STATE\\]\n$`));
+  t.deepEqual(['config.json', 'metrics.jsonl', 'model.safetensors', 'last'].map((f) => fs.readFileSync(path.join(full, f))), files);
 });
 
 test.serial('SIGTERM stops a run after a checkpoint and then ends the process by the signal (no model file: the run did not finish)', async (t) => {

@@ -40,6 +40,18 @@ export interface RunOptions {
   decoded?: DecodedCache;
 }
 
+/**
+ * A run that does not resume starts in a folder without another run's files: its metrics would be
+ * appended to the other's and its checkpoints and model written over them. (A feature cache left
+ * there is reused, not refused.)
+ */
+function refuseEarlierRun(out: string): void {
+  if (!fs.existsSync(out)) return;
+  const found = fs.readdirSync(out).filter((f) => ['config.json', 'metrics.jsonl', 'model.safetensors', 'last'].includes(f) || /^ckpt-\d+$/.test(f));
+  if (!found.length) return;
+  throw clips4Error(ErrorCodes.state, `${out} already holds a training run (${found.sort().join(', ')}): resume it (--resume), or train into another --out; nothing in it was changed`);
+}
+
 /** The training split of data.kind at data.root (its first data.images items), and the class names prompts may use. */
 function trainingDataset(c: Config): { ds: Dataset; classes: string[] } {
   const d = c.data;
@@ -51,6 +63,8 @@ function trainingDataset(c: Config): { ds: Dataset; classes: string[] } {
 
 export async function runTraining(c: Config, o: RunOptions): Promise<{ iteration: number; lastMetrics?: Record<string, number> }> {
   const t = c.train;
+  // Every rank checks before the group forms, so none has written into the folder yet.
+  if (!o.resume) refuseEarlierRun(o.out);
   const group = o.dist ? await ProcessGroup.join(o.dist) : undefined;
   const world = group?.info.worldSize ?? 1;
   const rank = group?.info.rank ?? 0;

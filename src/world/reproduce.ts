@@ -255,7 +255,12 @@ function savedConfig(dir: string): unknown {
 }
 
 function sameConfig(dir: string, config: Config): boolean {
-  return isDeepStrictEqual(savedConfig(dir), JSON.parse(JSON.stringify(config)));
+  return isDeepStrictEqual(savedConfig(dir), asSaved(config));
+}
+
+/** A config as its config.json reads back (undefined-valued keys dropped). */
+function asSaved(config: Config): unknown {
+  return JSON.parse(JSON.stringify(config));
 }
 
 /**
@@ -263,12 +268,13 @@ function sameConfig(dir: string, config: Config): boolean {
  * another config, unless `overwrite`: no finished model is lost to a changed setting.
  */
 function refuseOtherConfigs(jobs: Job[], overwrite: boolean): void {
-  const others = jobs.filter((j) => savedConfig(j.dir) !== undefined && !sameConfig(j.dir, j.config));
-  if (!others.length || overwrite) return;
+  if (overwrite) return;
+  const others = jobs.map((j) => ({ dir: j.dir, here: asSaved(j.config), there: savedConfig(j.dir) })).filter((j) => j.there !== undefined && !isDeepStrictEqual(j.there, j.here));
+  if (!others.length) return;
   const first = others[0];
   throw clips4Error(
     ErrorCodes.state,
-    `${others.length} run folder${others.length > 1 ? 's hold runs' : ' holds a run'} of another config, first ${first.dir} (${configDifferences(savedConfig(first.dir), first.config).join('; ')}): ` +
+    `${others.length} run folder${others.length > 1 ? 's hold runs' : ' holds a run'} of another config, first ${first.dir} (${configDifferences(first.there, first.here).join('; ')}): ` +
       'pass another --out to keep them and train these beside them, or --overwrite to start them over',
   );
 }
@@ -359,15 +365,15 @@ export async function oracleScores(config: Config, clip: Clip, val: Dataset, unk
   return { ...cm.classFree(unknownIdx), miou: cm.miou(), ...(knn === undefined ? {} : { knn }) };
 }
 
-/** The settings (`section.key: there → here`) where a saved config differs from `config`, at most 4. */
-export function configDifferences(there: unknown, config: Config): string[] {
+/** The settings (`section.key: <there> there, <here> here`) where two configs differ, at most 4 named. */
+function configDifferences(there: unknown, here: unknown): string[] {
   const flat = (v: unknown, prefix: string, acc: Map<string, string>): Map<string, string> => {
     if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flat(x, prefix ? `${prefix}.${k}` : k, acc);
     else acc.set(prefix, JSON.stringify(v));
     return acc;
   };
   const a = flat(there, '', new Map());
-  const b = flat(JSON.parse(JSON.stringify(config)), '', new Map());
+  const b = flat(here, '', new Map());
   const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
   return [...keys.slice(0, 4).map((k) => `${k}: ${a.get(k) ?? 'unset'} there, ${b.get(k) ?? 'unset'} here`), ...(keys.length > 4 ? [`${keys.length - 4} more`] : [])];
 }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
@@ -12,10 +13,7 @@ const root = path.resolve(import.meta.dirname, '..');
 /** The world's CLIP shipped with the package (weights, tokenizer and the report of its training). */
 const SHIPPED_CLIP = path.join(root, 'data', 'world-clip', 'clip.safetensors');
 
-async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`Usage: npm run demo [-- --out runs/demo] [--seeds N] [--pretrain] [--quick] [--overwrite]
+const USAGE = `Usage: npm run demo [-- --out runs/demo] [--seeds N] [--set section.key=value ...] [--pretrain] [--quick] [--overwrite]
 
 Generates the synthetic world (runs/world); takes the world's CLIP shipped in data/world-clip/
 (or, with --pretrain, trains it again into runs/clip/ with the arguments written in its report);
@@ -25,24 +23,39 @@ report.json. Finished runs are reused; interrupted ones resume; a run folder hol
 another config (other --set values, say) is an error that names what differs.
   --seeds N   N seeds (0..N-1) × both held-out folds, tables as mean ± std, report in runs/demo/seedsN
               (default: 1 seed, fold 0; the models of every run are kept in runs/demo/runs and reused)
+  --set k=v   a setting for every run (as scripts/train.ts --set), e.g. --set train.iterations=3000;
+              runs of other settings need another --out (or --overwrite)
   --pretrain  re-train the world's CLIP instead of using the shipped one (report in runs/demo-pretrain)
   --quick     a much smaller run (a few minutes) to check the pipeline (report in runs/demo-quick)
   --overwrite start over the runs whose folder holds a run of another config
-`);
+`;
+
+async function main(): Promise<number> {
+  let options: { out?: string; seeds?: string; set?: string[]; pretrain?: boolean; quick?: boolean; overwrite?: boolean; help?: boolean };
+  try {
+    options = parseArgs({ options: { out: { type: 'string' }, seeds: { type: 'string' }, set: { type: 'string', multiple: true }, pretrain: { type: 'boolean' }, quick: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (err) {
+    process.stderr.write(`demo: ${(err as Error).message} (see npm run demo -- --help)\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
     return 0;
   }
-  const quick = args.includes('--quick');
-  const value = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
-  const seedCount = Number(value('--seeds') ?? 1);
-  if (!Number.isInteger(seedCount) || seedCount < 1) throw new Error(`--seeds expects a whole number ≥ 1, got '${value('--seeds')}'`);
+  const quick = options.quick === true;
+  const seedCount = Number(options.seeds ?? 1);
+  if (!Number.isInteger(seedCount) || seedCount < 1) throw new Error(`--seeds expects a whole number ≥ 1, got '${options.seeds}'`);
   const runs = path.resolve(root, 'runs');
-  const pretrain = args.includes('--pretrain');
+  const pretrain = options.pretrain === true;
   // Models of another teacher or size go to their own folder: a run of another config is never reused or lost.
-  const demoDir = value('--out') ? path.resolve(value('--out')!) : path.join(runs, `demo${quick ? '-quick' : ''}${pretrain ? '-pretrain' : ''}`);
+  const demoDir = options.out ? path.resolve(options.out) : path.join(runs, `demo${quick ? '-quick' : ''}${pretrain ? '-pretrain' : ''}`);
   // One folder of trained models for every seed count: a 3-seed run reuses the 1-seed run's models.
   const out = seedCount > 1 ? path.join(demoDir, `seeds${seedCount}`) : demoDir;
   const c = require('../lib/index.js');
   const { generateWorld, pretrainClip, reproduce, headline } = require('../lib/entry/world.js');
+  const sets = [...(quick ? ['train.iterations=40', 'data.images=300'] : []), ...(options.set ?? [])];
+  // A wrong --set fails here, before the world is generated or a teacher evaluated.
+  require('../lib/entry/train.js').resolveConfig(path.join(root, 'configs', 'world-small.json'), sets);
   const started = Date.now();
   const stamp = () => `[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`;
   const log = (l: string) => process.stderr.write(`${stamp()} ${l}\n`);
@@ -77,8 +90,8 @@ another config (other --set values, say) is an error that names what differs.
     folds: seedCount > 1 ? [0, 1] : [0],
     valImages: quick ? 40 : 200,
     knnTrainImages: quick ? 60 : 300,
-    sets: quick ? ['train.iterations=40', 'data.images=300'] : [],
-    overwrite: args.includes('--overwrite'),
+    sets,
+    overwrite: options.overwrite === true,
     log,
   });
   process.stdout.write(`\n${headline(report)}\n\n${report.claims.map((c: { holds: boolean; claim: string }) => `${c.holds ? 'holds' : 'DOES NOT HOLD'}: ${c.claim}`).join('\n')}\n\nReport: ${path.join(out, 'report.md')} (numbers in report.json, figures beside it); ${((Date.now() - started) / 60000).toFixed(1)} min in all.\n`);

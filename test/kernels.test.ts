@@ -259,10 +259,22 @@ test('tiled and naive pixelSegmentLoss agree on loss and both gradients (large �
     const pixSeg = Array.from({ length: N }, () => Math.floor(r() * P));
     const o = { embeddings: unitRows(N, D), pixelGroup: ints(pixSeg.map((s) => segGroup[s])), pixelSegment: ints(pixSeg), segments: unitRows(P, D), segmentGroup: ints(segGroup), bank: withBank ? unitRows(25, D) : undefined, kappa };
     const naive = await kernels.pixelSegmentLoss({ ...o, impl: 'naive' });
-    const tiled = await kernels.pixelSegmentLoss({ ...o, impl: 'tiled', tile: 37 });
-    t.true(Math.abs(naive.loss - tiled.loss) <= 1e-5 * Math.max(1, Math.abs(naive.loss)), `κ=${kappa}: ${naive.loss} vs ${tiled.loss}`);
-    const maxDiff = (a: Tensor, b: Tensor) => (a.data as Float32Array).reduce((m, x, i) => Math.max(m, Math.abs(x - (b.data as Float32Array)[i])), 0);
-    t.true(maxDiff(naive.gradEmbeddings, tiled.gradEmbeddings) <= 1e-5, `κ=${kappa} dz ${maxDiff(naive.gradEmbeddings, tiled.gradEmbeddings)}`);
-    t.true(maxDiff(naive.gradSegments, tiled.gradSegments) <= 1e-5, `κ=${kappa} dv ${maxDiff(naive.gradSegments, tiled.gradSegments)}`);
+    // 37: several tiles, each recomputed in backward; N: one tile, whose softmax backward reuses.
+    for (const tile of [37, N]) {
+      const tiled = await kernels.pixelSegmentLoss({ ...o, impl: 'tiled', tile });
+      t.true(Math.abs(naive.loss - tiled.loss) <= 1e-5 * Math.max(1, Math.abs(naive.loss)), `κ=${kappa} tile ${tile}: ${naive.loss} vs ${tiled.loss}`);
+      const maxDiff = (a: Tensor, b: Tensor) => (a.data as Float32Array).reduce((m, x, i) => Math.max(m, Math.abs(x - (b.data as Float32Array)[i])), 0);
+      t.true(maxDiff(naive.gradEmbeddings, tiled.gradEmbeddings) <= 1e-5, `κ=${kappa} tile ${tile} dz ${maxDiff(naive.gradEmbeddings, tiled.gradEmbeddings)}`);
+      t.true(maxDiff(naive.gradSegments, tiled.gradSegments) <= 1e-5, `κ=${kappa} tile ${tile} dv ${maxDiff(naive.gradSegments, tiled.gradSegments)}`);
+    }
+  }
+});
+
+test('pixelSegmentLoss names a pixel whose own segment is not a row of segments', async (t) => {
+  const ints = (xs: number[]): Tensor<'int64'> => ({ dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
+  const rows = (n: number) => ({ ...zeros('float32', [n, 2]), data: Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 ? 0 : 1)) });
+  for (const bad of [3, -1]) {
+    const o = { embeddings: rows(3), pixelGroup: ints([0, 0, 1]), pixelSegment: ints([0, bad, 2]), segments: rows(3), segmentGroup: ints([0, 0, 1]), kappa: 10 };
+    await t.throwsAsync(kernels.pixelSegmentLoss(o), { message: `Expected a segment index in [0, 3) for pixelSegment[1] but received number ${bad}`, code: 'ERR_CLIPS4_INVALID_ARG' });
   }
 });

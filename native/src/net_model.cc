@@ -102,7 +102,14 @@ std::vector<at::Tensor> ResNetImpl::forward(const at::Tensor& input) {
     x = torch::relu(bn2(RunConv(conv2, x)));
     x = torch::relu(bn3(RunConv(conv3, x)));
   }
-  x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
+  // On a CPU, LibTorch's max-pool kernel is ~5x faster on channels-last input than on NCHW (measured
+  // on the stem's [16,16,32,32] maps, 1.13); a maximum and its first-index ties are the same in either
+  // layout, so the result and the gradient's routing are unchanged.
+  if (x.is_cpu()) {
+    x = at::max_pool2d(x.contiguous(at::MemoryFormat::ChannelsLast), {3, 3}, {2, 2}, {1, 1}).contiguous();
+  } else {
+    x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
+  }
   auto l1 = layer1->forward(x);
   auto l2 = layer2->forward(l1);
   auto l3 = layer3->forward(l2);

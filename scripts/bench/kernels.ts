@@ -61,11 +61,15 @@ export async function run(emit: (r: BenchResult) => void): Promise<void> {
     emit({ name: `kernels.kmeans.${side}.per-call`, metric: 'seconds (16 calls of B=1)', value: calls, unit: 's', baseline: 'kernels.kmeans batched', ratio: calls / batched });
   }
   // pixelSegmentLoss at N=56,448, P=4,096 D=512, forward+backward, each in its own process.
-  const loss = (impl: string) => JSON.parse(execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname, 'loss-worker.ts'), impl], { encoding: 'utf8' })) as { seconds: number; peakMB: number; baselineMB: number };
+  const loss = (impl: string, scale = 'paper') => JSON.parse(execFileSync(process.execPath, ['--import=tsx', path.join(import.meta.dirname, 'loss-worker.ts'), impl, scale], { encoding: 'utf8' })) as { seconds: number; peakMB: number; baselineMB: number };
   const naive = loss('naive');
   const tiled = loss('tiled');
   emit({ name: 'kernels.pixelSegmentLoss.tiled', metric: 'seconds fwd+bwd', value: tiled.seconds, unit: 's', baseline: 'naive', ratio: tiled.seconds / naive.seconds });
   emit({ name: 'kernels.pixelSegmentLoss.tiled', metric: 'peak RSS above inputs', value: tiled.peakMB - tiled.baselineMB, unit: 'MB', baseline: 'naive', ratio: (tiled.peakMB - tiled.baselineMB) / (naive.peakMB - naive.baselineMB) });
+  // At the demo's size (N=4,096, 704 columns, D=32): one tile, whose softmax backward reuses.
+  const naiveDemo = loss('naive', 'demo');
+  const tiledDemo = loss('tiled', 'demo');
+  emit({ name: 'kernels.pixelSegmentLoss.tiled.demo', metric: 'seconds fwd+bwd (median of 21)', value: tiledDemo.seconds, unit: 's', baseline: 'naive', ratio: tiledDemo.seconds / naiveDemo.seconds });
   // The PSPNet forward in a process per conv path: the default (Winograd where it applies) and
   // LibTorch's conv2d (CLIPS4_WINOGRAD=0), one after the other in this run.
   const psp = (winograd: boolean) =>

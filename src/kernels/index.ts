@@ -56,6 +56,9 @@ export async function pixelSegmentLoss(o: { embeddings: Tensor<'float32'>; pixel
   checkTensor('segments', o.segments, { dtype: 'float32', shape: ['P', 'D'] }, dims);
   checkTensor('segmentGroup', o.segmentGroup, { dtype: 'int64', shape: ['P'] }, dims);
   if (o.bank) checkTensor('bank', o.bank, { dtype: 'float32', shape: ['M', 'D'] }, dims);
+  // Each pixel's own segment is a row of `segments` (the kernel reads its similarity by index).
+  const bad = (o.pixelSegment.data as BigInt64Array).findIndex((s) => s < 0n || s >= BigInt(dims.P));
+  if (bad >= 0) throw invalidParameter(`pixelSegment[${bad}]`, `a segment index in [0, ${dims.P})`, Number(o.pixelSegment.data[bad]));
   const impl = oneOf('impl', o.impl ?? 'tiled', ['tiled', 'naive'] as const);
   const tile = integer('tile', o.tile ?? 4096, 1);
   return call(() => native().kernels.pixelSegmentLoss({ ...o, kappa: number('kappa', o.kappa, 1e-6), impl, tile }));

@@ -89,6 +89,12 @@ export interface NetBinding {
    */
   conv3x3(x: Tensor, w: Tensor, gy: Tensor, options: { dilation: number; winograd: boolean }): Promise<Record<'y' | 'gx' | 'gw', Tensor>>;
   /**
+   * One training-mode batch norm (running statistics updated on copies) and its gradients for the
+   * upstream gradient `gy`, through the backbone's CPU kernel (`clips4`, native/src/batch_norm_cpu.h)
+   * or LibTorch's batch_norm. For tests: no entry point exports it.
+   */
+  batchNorm(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, gy: Tensor, options: { momentum: number; eps: number; clips4: boolean }): Promise<Record<'y' | 'gx' | 'gw' | 'gb' | 'runningMean' | 'runningVar', Tensor>>;
+  /**
    * The PSPNet head's bottleneck: conv3x3 (padding 1, no bias) of [x, each pooled map bilinearly
    * upsampled to x's size] and its gradients (`gp<i>` for pooled[i]), through the split product
    * (`split`) or over the concatenated maps (native/src/pyramid_conv.h). For tests: no entry point exports it.

@@ -1,6 +1,7 @@
 // The `net` namespace: create/load/save the pixel embedder (ResNet + PSPNet) and run it.
 #include "seeded.h"
 #include "async.h"
+#include "batch_norm_cpu.h"
 #include "device.h"
 #include "handle.h"
 #include "net_model.h"
@@ -211,7 +212,35 @@ Napi::Value PyramidConv(const Napi::CallbackInfo& info) {
   });
 }
 
+// batchNorm(x [N,C,H,W], weight [C], bias [C], runningMean [C], runningVar [C], gy [N,C,H,W],
+// {momentum, eps, clips4}) → {y, gx, gw, gb, runningMean, runningVar}: one training-mode batch norm
+// and its gradients through the CPU kernel (batch_norm_cpu.h; an error where it does not apply) or
+// LibTorch's, so tests can hold one against the other. The running statistics are updated copies.
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  return Guarded(info, "net.batchNorm", [&]() -> Napi::Value {
+    at::Tensor x = TensorFromJs(info[0], "x"), w = TensorFromJs(info[1], "weight"), b = TensorFromJs(info[2], "bias"),
+               rm = TensorFromJs(info[3], "runningMean"), rv = TensorFromJs(info[4], "runningVar"), gy = TensorFromJs(info[5], "gy");
+    Napi::Object o = GetObject(info, 6, "options");
+    const double momentum = GetNumber(o, "momentum"), eps = GetNumber(o, "eps");
+    const bool ours = GetBool(o, "clips4");
+    if (x.dim() != 4 || gy.sizes() != x.sizes()) ThrowType("Expected x [N,C,H,W] and gy of x's shape for net.batchNorm");
+    for (const auto* t : {&w, &b, &rm, &rv})
+      if (t->sizes() != at::IntArrayRef{x.size(1)}) ThrowType("Expected weight, bias, runningMean and runningVar [C] for net.batchNorm");
+    if (ours && !BatchNormTrainCpuApplies(x, w, b)) ThrowType("Expected float32 tensors with more than one value per channel for net.batchNorm's CPU kernel");
+    return RunAsync(info.Env(), "net.batchNorm", [x, w, b, rm, rv, gy, momentum, eps, ours]() -> Producer {
+      auto xv = x.clone().requires_grad_(true), wv = w.clone().requires_grad_(true), bv = b.clone().requires_grad_(true);
+      auto mean = rm.clone(), var = rv.clone();
+      auto y = ours ? BatchNormTrainCpu(xv, wv, bv, mean, var, momentum, eps) : at::batch_norm(xv, wv, bv, mean, var, true, momentum, eps, false);
+      y.backward(gy);
+      StateDict out{{"y", PrepareForJs(y.detach())}, {"gx", PrepareForJs(xv.grad())}, {"gw", PrepareForJs(wv.grad())},
+                    {"gb", PrepareForJs(bv.grad())}, {"runningMean", PrepareForJs(mean)}, {"runningVar", PrepareForJs(var)}};
+      return [out](Napi::Env env) -> Napi::Value { return StateDictToJs(env, out); };
+    }, GradMode::kGrad);
+  });
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "net", "batchNorm", BatchNorm);
   Export(env, exports, "net", "conv3x3", Conv3x3);
   Export(env, exports, "net", "pyramidConv3x3", PyramidConv);
   Export(env, exports, "net", "create", Create);

@@ -147,6 +147,11 @@ test('splitByRegion and segmentMeans', async (t) => {
   }
 });
 
+/** An int64 tensor of the given values (pixel groups, segment ids). */
+function ints(xs: number[]): Tensor<'int64'> {
+  return { dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) };
+}
+
 function naiveLoss(z: number[][], pg: number[], ps: number[], v: number[][], sg: number[], bank: number[][], kappa: number): number {
   let total = 0;
   z.forEach((zi, i) => {
@@ -179,9 +184,8 @@ test('pixelSegmentLoss equals the naive formula; gradients match finite differen
   const ps = [0, 1, 2, 2, 3, 4, 4];
   const sg = [0, 0, 1, 2, 2];
   const T = (rows: number[][]): Tensor<'float32'> => ({ dtype: 'float32', shape: [rows.length, rows[0].length], data: Float32Array.from(rows.flat()) });
-  const L = (xs: number[]): Tensor<'int64'> => ({ dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
   for (const [kappa, withBank] of [[10, true], [10, false], [100, true]] as const) {
-    const res = await kernels.pixelSegmentLoss({ embeddings: T(z), pixelGroup: L(pg), pixelSegment: L(ps), segments: T(v), segmentGroup: L(sg), bank: withBank ? T(bank) : undefined, kappa });
+    const res = await kernels.pixelSegmentLoss({ embeddings: T(z), pixelGroup: ints(pg), pixelSegment: ints(ps), segments: T(v), segmentGroup: ints(sg), bank: withBank ? T(bank) : undefined, kappa });
     const want = naiveLoss(z, pg, ps, v, sg, withBank ? bank : [], kappa);
     t.true(Math.abs(res.loss - want) < 1e-4 * Math.max(1, want), `Îº=${kappa}: ${res.loss} vs ${want}`);
     if (kappa === 10) {
@@ -250,7 +254,6 @@ test('tiled and naive pixelSegmentLoss agree on loss and both gradients (large Î
     }
     return x;
   };
-  const ints = (xs: number[]): Tensor<'int64'> => ({ dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
   for (const [kappa, withBank] of [[10, true], [10, false], [100, true], [300, false]] as const) {
     const N = 300;
     const P = 40;
@@ -271,7 +274,6 @@ test('tiled and naive pixelSegmentLoss agree on loss and both gradients (large Î
 });
 
 test('pixelSegmentLoss names a pixel whose own segment is not a row of segments', async (t) => {
-  const ints = (xs: number[]): Tensor<'int64'> => ({ dtype: 'int64', shape: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
   const rows = (n: number) => ({ ...zeros('float32', [n, 2]), data: Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 ? 0 : 1)) });
   for (const bad of [3, -1]) {
     const o = { embeddings: rows(3), pixelGroup: ints([0, 0, 1]), pixelSegment: ints([0, bad, 2]), segments: rows(3), segmentGroup: ints([0, 0, 1]), kappa: 10 };

@@ -149,7 +149,9 @@ HeadNormImpl::HeadNormImpl(int64_t channels, const std::string& k) : kind(k) {
 }
 
 at::Tensor HeadNormImpl::forward(const at::Tensor& x) {
-  if (kind == "gn") return torch::relu(gn(x));
+  // Under bfloat16 autocast the conv before hands over bfloat16, and LibTorch 1.13's CPU group_norm
+  // takes no mixed types: the norm runs in its parameters' type (autocast's policy for norms).
+  if (kind == "gn") return torch::relu(gn(x.to(gn->weight.scalar_type())));
   const bool single = x.size(0) * x.size(2) * x.size(3) == 1;
   const bool useBatch = is_training() && kind == "bn" && !single;
   Group* group = CurrentSyncGroup();

@@ -8,7 +8,7 @@ import * as kernels from '../src/kernels';
 import { native } from '../src/native';
 import { makeRng } from '../src/rng';
 import { defaultConfig } from '../src/train/config';
-import { NativeTrainer, type TrainBatch } from '../src/train/native-trainer';
+import { NativeTrainer, type TrainBatch, type TrainerOptions } from '../src/train/native-trainer';
 import { trainerOptions } from '../src/train/options';
 import { float32, toFloat32, zeros, type Tensor } from '../src/tensor';
 import type { StepMetrics, TrainerState } from '../src/native';
@@ -75,9 +75,9 @@ function prototypes(seed: number, rows: number): Tensor<'float32'> {
 const KNOWN_PROTOTYPES = prototypes(11, KNOWN);
 const UNKNOWN_PROTOTYPES = prototypes(12, UNKNOWN);
 
-function newTrainer(): NativeTrainer {
+function newTrainer(options: Partial<TrainerOptions> = {}): NativeTrainer {
   const net = native().trainer.smallNet({ width: WIDTH, dim: E, seed: 5 });
-  return NativeTrainer.create(net, { ...OPTIONS, known: KNOWN_PROTOTYPES, unknown: UNKNOWN_PROTOTYPES });
+  return NativeTrainer.create(net, { ...OPTIONS, ...options, known: KNOWN_PROTOTYPES, unknown: UNKNOWN_PROTOTYPES });
 }
 
 // ---- the network, forward and backward in float64 --------------------------------------------
@@ -490,4 +490,63 @@ test('memory bank: step 2\'s L_t has step 1\'s segments as negatives', async (t)
   const { seconds: _a, ...twinLosses } = twin.metrics;
   const { seconds: _b, ...aLosses } = metrics[1];
   t.deepEqual(twinLosses, aLosses);
+});
+
+// ---- SGD in float32: bit for bit torch.optim.SGD's ATen ops ------------------------------------
+
+/**
+ * fl(a·b + c) in float32 rounded once, as a fused multiply-add (ATen's vectorised add with a factor):
+ * a·b of two float32 values is exact in float64; the float64 sum's own rounding error (two-sum)
+ * decides the one case where rounding that sum to float32 could go the wrong way, a tie.
+ */
+function fma32(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const bb = s - p;
+  const err = p - (s - bb) + (c - bb);
+  const r = Math.fround(s);
+  if (err === 0 || r === s) return r;
+  const other = 2 * s - r; // the float32 on s's other side when s is a midpoint
+  if (Math.fround(other) !== other || Math.abs(s - r) !== Math.abs(other - s)) return r;
+  return err > 0 ? Math.max(r, other) : Math.min(r, other);
+}
+
+test('SGD in float32: one pass per parameter, bit for bit torch.optim.SGD (g + wd·p, μ·buf + that, p − lr·buf)', async (t) => {
+  // Trainer A takes two float32 steps; its twin restores A's state 1 with zero momentum and no
+  // weight decay, so its step-2 buffer is exactly the gradient g₂ A's second step saw (the loss does
+  // not hold the decay). A's step 2 updates through existing buffers: the trainer's one-pass path.
+  const f32 = { dtype: 'float32' as const };
+  const batches = [makeBatch(1), makeBatch(2)];
+  const a = newTrainer(f32);
+  await a.step(batches[0], LR[0]);
+  const s1 = await a.state();
+  await a.step(batches[1], LR[1]);
+  const s2 = await a.state();
+  const twin = newTrainer({ ...f32, weightDecay: 0 });
+  await twin.restore({ ...s1, momentum: zeroed(s1.momentum) });
+  await twin.step(batches[1], LR[1]);
+  const g2 = (await twin.state()).momentum;
+  const wd = Math.fround(OPTIONS.weightDecay), mu = Math.fround(OPTIONS.momentum), step = Math.fround(-LR[1]);
+  t.true(wd > 0 && mu > 0, 'the rule is tested with both terms present');
+  const keys = Object.keys(s1.model).sort();
+  t.deepEqual(Object.keys(s2.momentum).sort(), keys);
+  let values = 0, wrongBuf = 0, wrongParam = 0, moved = 0;
+  for (const k of keys) {
+    const [p1, b1, g, p2, b2] = [s1.model[k], s1.momentum[k], g2[k], s2.model[k], s2.momentum[k]].map((x) => {
+      t.is(x.dtype, 'float32', `${k} in float32`);
+      return x.data as Float32Array;
+    });
+    for (let i = 0; i < p1.length; i++) {
+      const buf = Math.fround(Math.fround(b1[i] * mu) + fma32(p1[i], wd, g[i]));
+      const p = fma32(buf, step, p1[i]);
+      values++;
+      if (b2[i] !== buf) wrongBuf++;
+      if (p2[i] !== p) wrongParam++;
+      if (p2[i] !== p1[i]) moved++;
+    }
+  }
+  t.log(`${values} values in ${keys.length} parameters; ${moved} moved`);
+  t.true(moved > values / 2, 'step 2 moves the parameters');
+  t.is(wrongBuf, 0, 'momentum buffers equal μ·buf₁ + (g₂ + wd·p₁) rounded as ATen does');
+  t.is(wrongParam, 0, 'parameters equal p₁ − lr₂·buf₂ rounded as ATen does');
 });

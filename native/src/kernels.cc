@@ -336,7 +336,15 @@ void PositiveSoftmax(const at::Tensor& sim, const PositiveLists& lists, int64_t 
 // 11 MB), the CPU path keeps that tile's softmax for backward instead of recomputing its product,
 // subtraction and exponentials (LibTorch's profiler, one step: L_t's backward 19 → 4–8 ms).
 struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor z, at::Tensor all, at::Tensor pg, at::Tensor ps, at::Tensor sg, int64_t P, double kappa, int64_t tile) {
+  // The bank is a constant (earlier batches' segments): it gets no gradient, so backward's product
+  // for the columns' gradient covers the batch's P segments only, not the P + M columns.
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor z, at::Tensor segments, at::Tensor bank, at::Tensor pg, at::Tensor ps, at::Tensor sg, double kappa, int64_t tile) {
+    const int64_t P = segments.size(0);
+    at::Tensor all;
+    {
+      torch::NoGradGuard ng;
+      all = bank.defined() && bank.numel() > 0 ? at::cat({segments, bank}, 0) : segments;
+    }
     const int64_t N = z.size(0), C = all.size(0);
     auto lsePos = at::empty({N}, z.options()), lseAll = at::empty({N}, z.options());
     const bool fused = FusedTiles(z);
@@ -376,7 +384,8 @@ struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
       }
       if (fused) positives = at::tensor(at::ArrayRef<double>(q), z.options().dtype(at::kDouble));
     }
-    ctx->save_for_backward({z, all, pg, ps, sg, lsePos, lseAll});
+    ctx->save_for_backward({z, pg, ps, sg, lsePos, lseAll});
+    ctx->saved_data["all"] = all;
     ctx->saved_data["P"] = P;
     ctx->saved_data["kappa"] = kappa;
     ctx->saved_data["tile"] = tile;
@@ -387,14 +396,15 @@ struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    auto z = saved[0], all = saved[1], pg = saved[2], ps = saved[3], sg = saved[4], lsePos = saved[5], lseAll = saved[6];
+    auto z = saved[0], pg = saved[1], ps = saved[2], sg = saved[3], lsePos = saved[4], lseAll = saved[5];
+    const at::Tensor all = ctx->saved_data["all"].toTensor();
     const int64_t P = ctx->saved_data["P"].toInt(), tile = ctx->saved_data["tile"].toInt();
     const double kappa = ctx->saved_data["kappa"].toDouble();
     const at::Tensor softmax = ctx->saved_data["softmax"].toOptional<at::Tensor>().value_or(at::Tensor());
     const at::Tensor positives = ctx->saved_data["positives"].toOptional<at::Tensor>().value_or(at::Tensor());
     const int64_t N = z.size(0);
     auto scale = grads[0] * (kappa / static_cast<double>(N));
-    auto gz = at::zeros_like(z), gall = at::zeros_like(all);
+    auto gz = at::zeros_like(z), gseg = at::zeros({P, all.size(1)}, all.options());
     const bool fused = positives.defined();
     std::unique_ptr<PositiveLists> lists;
     if (fused) lists = std::make_unique<PositiveLists>(pg, ps, sg);
@@ -425,9 +435,9 @@ struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
         d = (pAll - pPos) * scale;
       }
       gz.narrow(0, s, n).copy_(at::mm(d, all));
-      gall.add_(at::mm(d.t(), zt));
+      gseg.add_(at::mm(d.narrow(1, 0, P).t(), zt));
     }
-    return {gz, gall, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {gz, gseg, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -436,11 +446,12 @@ struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
 at::Tensor ContrastiveLossTiled(const at::Tensor& z, const at::Tensor& pixelGroup, const at::Tensor& pixelSegment,
                                 const at::Tensor& segments, const at::Tensor& segmentGroup, const at::Tensor& bank, double kappa,
                                 int64_t tile) {
-  auto all = bank.defined() && bank.numel() > 0 ? at::cat({segments, bank.detach()}, 0) : segments;
   // The CPU tiles read each pixel's own segment by index: an id outside [0, P) would read out of bounds.
   if (pixelSegment.numel() > 0 && (pixelSegment.min().item<int64_t>() < 0 || pixelSegment.max().item<int64_t>() >= segments.size(0)))
     throw NativeError(code::kShape, "pixelSegment holds an id outside [0, " + std::to_string(segments.size(0)) + ")");
-  return TiledContrastive::apply(z, all, pixelGroup, pixelSegment, segmentGroup, segments.size(0), kappa, tile);
+  // autograd needs a defined tensor for every input: no bank is an empty one.
+  auto constant = bank.defined() ? bank.detach() : at::empty({0, segments.size(1)}, segments.options());
+  return TiledContrastive::apply(z, segments, constant, pixelGroup, pixelSegment, segmentGroup, kappa, tile);
 }
 
 }  // namespace kernels

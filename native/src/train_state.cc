@@ -11,6 +11,7 @@
 #include "dist_autograd.h"
 #include "handle.h"
 #include "registry.h"
+#include "sgd_cpu.h"
 #include "state_dict.h"
 #include "tensor_js.h"
 #include "tensor_ops.h"
@@ -46,8 +47,12 @@ void SgdUpdate(Trainer& t, double lr) {
     auto& p = item.value();
     if (!p.grad().defined()) continue;
     auto g = p.grad();
-    if (t.weightDecay != 0) g = g.add(p, t.weightDecay);
     auto it = t.momentumBuffers.find(item.key());
+    if (it != t.momentumBuffers.end() && FusedSgdStep(p, g, it->second, t.weightDecay, t.momentum, lr)) {
+      p.mutable_grad() = at::Tensor();
+      continue;
+    }
+    if (t.weightDecay != 0) g = g.add(p, t.weightDecay);
     if (it == t.momentumBuffers.end()) {
       it = t.momentumBuffers.emplace(item.key(), g.clone()).first;
     } else {

@@ -1,0 +1,38 @@
+#include "sgd_cpu.h"
+
+#include <cmath>
+
+namespace clips4 {
+namespace {
+
+// std::fma is one instruction with the fma target; the build's -ffp-contract=off keeps t = b·m and
+// t + d as two roundings, like ATen's mul_ then add_.
+// Without weight decay ATen adds nothing to g (an fma with 0 could turn its −0 into +0).
+template <bool kDecay>
+__attribute__((target("fma"))) void SgdLoop(float* p, const float* g, float* b, int64_t n, float wd, float m, float step) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = kDecay ? std::fma(p[i], wd, g[i]) : g[i];  // g.add(p, wd)
+    const float t = b[i] * m;                   // buf.mul_(m)
+    b[i] = t + d;                               // .add_(d)
+    p[i] = std::fma(b[i], step, p[i]);          // p.add_(buf, -lr)
+  }
+}
+
+bool Plain(const at::Tensor& t) { return t.is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous(); }
+
+}  // namespace
+
+bool FusedSgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, double weightDecay, double momentum, double lr) {
+  static const bool fma = [] {
+    __builtin_cpu_init();  // harmless if libgcc's constructor has run already
+    return __builtin_cpu_supports("fma") != 0;
+  }();
+  if (!fma || !Plain(p) || !Plain(g) || !Plain(buf) || g.sizes() != p.sizes() || buf.sizes() != p.sizes()) return false;
+  // ATen casts each scalar to the tensor's type before its kernel runs.
+  auto loop = weightDecay != 0 ? SgdLoop<true> : SgdLoop<false>;
+  loop(p.data_ptr<float>(), g.data_ptr<float>(), buf.data_ptr<float>(), p.numel(), static_cast<float>(weightDecay),
+       static_cast<float>(momentum), static_cast<float>(-lr));
+  return true;
+}
+
+}  // namespace clips4

@@ -148,6 +148,8 @@ export interface RuntimeBinding {
     distributed: boolean;
     /** The embedder's 3×3 convs: "winograd (oneDNN <kernel>)", "off (...)", "unavailable (...)" or "not built (...)". */
     convolutions: string;
+    /** The SGD update of float32 parameters on the CPU: "one pass per float32 parameter", or why ATen's ops run (native/src/sgd_cpu.h). */
+    sgd: string;
   };
   showConfig(): string;
   /** OpenBLAS's kernel set (openblas_get_corename), or null when LibTorch's BLAS is not OpenBLAS. */

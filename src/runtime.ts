@@ -50,6 +50,8 @@ export interface Versions {
   cudaDevices: number;
   /** How the pixel embedder's 3×3 convs run on the CPU: "winograd (oneDNN <kernel>)", or why LibTorch's conv2d does. */
   convolutions: string;
+  /** How float32 parameters are updated on the CPU: "one pass per float32 parameter", or why ATen's ops are. */
+  sgd: string;
   addon: string;
   addonKind: 'local build' | 'prebuild';
 }
@@ -66,6 +68,7 @@ export function versions(): Versions {
     cuda: v.cuda,
     cudaDevices: v.cudaDevices,
     convolutions: v.convolutions,
+    sgd: v.sgd,
     addon,
     addonKind: addon.includes(`${path.sep}prebuilds${path.sep}`) ? 'prebuild' : 'local build',
   };

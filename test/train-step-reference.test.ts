@@ -3,30 +3,16 @@
 // from the kernels (clips4/kernels) the way native/src/train_step.cc composes them, and SGD with
 // momentum and weight decay as the update rule of torch.optim.SGD. The trainer computes in float64,
 // so what separates it from the reference is the kernels' float32 arithmetic only.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import * as kernels from '../src/kernels';
-import { native } from '../src/native';
-import { makeRng } from '../src/rng';
-import { defaultConfig } from '../src/train/config';
-import { NativeTrainer, type TrainBatch, type TrainerOptions } from '../src/train/native-trainer';
-import { trainerOptions } from '../src/train/options';
+import type { TrainBatch } from '../src/train/native-trainer';
 import { float32, toFloat32, zeros, type Tensor } from '../src/tensor';
 import type { StepMetrics, TrainerState } from '../src/native';
-
-const PAIRS = 2;
-const VIEWS = 2 * PAIRS;
-const S = 24; // image side; the embeddings are S/4 (two stride-2 convolutions)
-const H = S / 4;
-const E = 8; // embedding = teacher dimension
-const WIDTH = 6; // smallNet's hidden channels
-const REGIONS = 3; // per image, ids 0..2 in every image: only the image index tells them apart
-const KNOWN = 2;
-const UNKNOWN = 2;
-// A non-square grid catches a swapped (gy, gx); distinct loss weights catch weights mixed up
-// (the schema's are all 1). Everything else is the schema's default.
-const CONFIG = defaultConfig(['segments.grid=[2,3]', 'loss.weightContrastive=0.7', 'loss.weightEmbedding=1.3', 'loss.weightSemantic=0.4']);
-const OPTIONS = { ...trainerOptions(CONFIG), dtype: 'float64' as const };
-const LR = [0.05, 0.03];
+import { tmpDir } from './helpers/tmp';
+import { CONFIG, E, H, KNOWN, KNOWN_PROTOTYPES, LR, makeBatch, newTrainer, OPTIONS, PAIRS, S, UNKNOWN_PROTOTYPES, VIEWS, WIDTH } from './helpers/small-trainer';
 
 // Losses, |Δ| / max(1, |loss|) (avgsim, a mean cosine, may be near 0): the float32 kernels on
 // float32-rounded embeddings against the float64 trainer differ by ≤ 2.2e-7 (measured over ten
@@ -38,47 +24,6 @@ const LOSS_TOL = 2e-6;
 const GRAD_TOL = 1e-5;
 // Relations between float64 quantities of the trainer itself (the update rule): rounding only.
 const EXACT_TOL = 1e-12;
-
-// ---- the batch -------------------------------------------------------------------------------
-
-// Two views of each image (view 1 of every image, then view 2); the second view is the mirror
-// image, so each region sits at different pixels in the two views. Regions are Voronoi cells of
-// random points; the last view has a padding strip (ignored) on its right.
-function makeBatch(seed: number): TrainBatch {
-  const r = makeRng(seed);
-  const images = zeros('float32', [VIEWS, 3, S, S]);
-  const regions = zeros('int32', [VIEWS, S, S]);
-  const ignore = zeros('uint8', [VIEWS, S, S]);
-  const clip = zeros('float32', [VIEWS, E, H, H]);
-  for (let i = 0; i < images.data.length; i++) images.data[i] = r.range(-1, 1);
-  for (let i = 0; i < clip.data.length; i++) clip.data[i] = r.range(-1, 1);
-  for (let b = 0; b < PAIRS; b++) {
-    const centres = Array.from({ length: REGIONS }, () => [r.range(0, S), r.range(0, S)]);
-    const regionAt = (y: number, x: number) => {
-      const d = centres.map(([cy, cx]) => (y - cy) ** 2 + (x - cx) ** 2);
-      return d.indexOf(Math.min(...d));
-    };
-    for (let view = 0; view < 2; view++) {
-      const v = view * PAIRS + b;
-      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) regions.data[(v * S + y) * S + x] = regionAt(y, view === 1 ? S - 1 - x : x);
-    }
-  }
-  for (let y = 0; y < S; y++) for (let x = S - 5; x < S; x++) ignore.data[((VIEWS - 1) * S + y) * S + x] = 1;
-  return { images, regions, ignore, clip };
-}
-
-function prototypes(seed: number, rows: number): Tensor<'float32'> {
-  const r = makeRng(seed);
-  return float32([rows, E], Array.from({ length: rows * E }, () => r.range(-1, 1)));
-}
-
-const KNOWN_PROTOTYPES = prototypes(11, KNOWN);
-const UNKNOWN_PROTOTYPES = prototypes(12, UNKNOWN);
-
-function newTrainer(options: Partial<TrainerOptions> = {}): NativeTrainer {
-  const net = native().trainer.smallNet({ width: WIDTH, dim: E, seed: 5 });
-  return NativeTrainer.create(net, { ...OPTIONS, ...options, known: KNOWN_PROTOTYPES, unknown: UNKNOWN_PROTOTYPES });
-}
 
 // ---- the network, forward and backward in float64 --------------------------------------------
 
@@ -549,4 +494,21 @@ test('SGD in float32: one pass per parameter, bit for bit torch.optim.SGD (g + w
   t.true(moved > values / 2, 'step 2 moves the parameters');
   t.is(wrongBuf, 0, 'momentum buffers equal μ·buf₁ + (g₂ + wd·p₁) rounded as ATen does');
   t.is(wrongParam, 0, 'parameters equal p₁ − lr₂·buf₂ rounded as ATen does');
+});
+
+test('SGD in float32: the one-pass update trains to the same bytes as ATen\'s ops (CLIPS4_FUSED_SGD=0)', (t) => {
+  const dir = tmpDir('clips4-sgd-');
+  const run = (env: Record<string, string>) => {
+    const file = path.join(dir, `${Object.keys(env).length ? 'aten' : 'fused'}.json`);
+    execFileSync(process.execPath, ['--import=tsx', path.join(__dirname, 'helpers', 'sgd-child.ts'), file], { env: { ...process.env, ...env } });
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as { sgd: string; model: Record<string, string>; momentum: Record<string, string> };
+  };
+  const fused = run({});
+  const aten = run({ CLIPS4_FUSED_SGD: '0' });
+  t.log(`default: ${fused.sgd}; with CLIPS4_FUSED_SGD=0: ${aten.sgd}`);
+  t.is(aten.sgd, 'ATen ops (CLIPS4_FUSED_SGD=0)');
+  t.regex(fused.sgd, /^(one pass per float32 parameter|ATen ops \(this CPU has no fused multiply-add\))$/);
+  t.true(Object.keys(fused.model).length > 0);
+  t.deepEqual(fused.model, aten.model, 'parameters after three steps');
+  t.deepEqual(fused.momentum, aten.momentum, 'momentum buffers after three steps');
 });

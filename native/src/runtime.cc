@@ -14,6 +14,7 @@
 #include "device.h"
 #include "registry.h"
 #include "tensor_js.h"
+#include "sgd_cpu.h"
 #include "winograd_conv.h"
 
 namespace clips4 {
@@ -39,6 +40,7 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
     o.Set("cuda", Napi::Boolean::New(env, cuda));
     o.Set("cudaDevices", Napi::Number::New(env, cuda ? static_cast<double>(torch::cuda::device_count()) : 0));
     o.Set("convolutions", Napi::String::New(env, WinogradStatus()));
+    o.Set("sgd", Napi::String::New(env, FusedSgdStatus()));
 #ifdef CLIPS4_WITH_C10D
     o.Set("distributed", Napi::Boolean::New(env, true));
 #else

@@ -1,6 +1,8 @@
 #include "sgd_cpu.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 namespace clips4 {
 namespace {
@@ -20,14 +22,33 @@ __attribute__((target("fma"))) void SgdLoop(float* p, const float* g, float* b, 
 
 bool Plain(const at::Tensor& t) { return t.is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous(); }
 
-}  // namespace
-
-bool FusedSgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, double weightDecay, double momentum, double lr) {
+bool HasFma() {
   static const bool fma = [] {
     __builtin_cpu_init();  // harmless if libgcc's constructor has run already
     return __builtin_cpu_supports("fma") != 0;
   }();
-  if (!fma || !Plain(p) || !Plain(g) || !Plain(buf) || g.sizes() != p.sizes() || buf.sizes() != p.sizes()) return false;
+  return fma;
+}
+
+// CLIPS4_FUSED_SGD=0 keeps the update in ATen's four ops (to compare, or to rule it out).
+bool Enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("CLIPS4_FUSED_SGD");
+    return v == nullptr || std::string(v) != "0";
+  }();
+  return enabled;
+}
+
+}  // namespace
+
+std::string FusedSgdStatus() {
+  if (!Enabled()) return "ATen ops (CLIPS4_FUSED_SGD=0)";
+  if (!HasFma()) return "ATen ops (this CPU has no fused multiply-add)";
+  return "one pass per float32 parameter";
+}
+
+bool FusedSgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, double weightDecay, double momentum, double lr) {
+  if (!Enabled() || !HasFma() || !Plain(p) || !Plain(g) || !Plain(buf) || g.sizes() != p.sizes() || buf.sizes() != p.sizes()) return false;
   // ATen casts each scalar to the tensor's type before its kernel runs.
   auto loop = weightDecay != 0 ? SgdLoop<true> : SgdLoop<false>;
   loop(p.data_ptr<float>(), g.data_ptr<float>(), buf.data_ptr<float>(), p.numel(), static_cast<float>(weightDecay),

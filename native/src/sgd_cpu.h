@@ -6,11 +6,18 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <string>
+
 namespace clips4 {
 
 // Updates p and buf in place from the gradient g and returns true; returns false (nothing changed)
-// where the one-pass rule does not apply: not float32 contiguous CPU tensors of one shape, or a CPU
-// without fused multiply-adds (where ATen's add would round twice too), so the caller runs ATen's ops.
+// where the one-pass rule does not apply: not float32 contiguous CPU tensors of one shape, a CPU
+// without fused multiply-adds (where ATen's add would round twice too), or CLIPS4_FUSED_SGD=0; the
+// caller then runs ATen's ops.
 bool FusedSgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, double weightDecay, double momentum, double lr);
+
+// How float32 parameters are updated on this CPU: "one pass per float32 parameter", or why ATen's
+// ops are ("ATen ops (CLIPS4_FUSED_SGD=0)", "ATen ops (this CPU has no fused multiply-add)").
+std::string FusedSgdStatus();
 
 }  // namespace clips4

@@ -13,8 +13,8 @@
 #include "async.h"
 #include "device.h"
 #include "registry.h"
-#include "tensor_js.h"
 #include "sgd_cpu.h"
+#include "tensor_js.h"
 #include "winograd_conv.h"
 
 namespace clips4 {

@@ -53,6 +53,10 @@ bool FusedSgdStep(at::Tensor& p, const at::Tensor& g, at::Tensor& buf, double we
   auto loop = weightDecay != 0 ? SgdLoop<true> : SgdLoop<false>;
   loop(p.data_ptr<float>(), g.data_ptr<float>(), buf.data_ptr<float>(), p.numel(), static_cast<float>(weightDecay),
        static_cast<float>(momentum), static_cast<float>(-lr));
+  // Written through their pointers, so their version counters move here as ATen's in-place ops would
+  // move them (autograd refuses a changed tensor it saved).
+  p.unsafeGetTensorImpl()->bump_version();
+  buf.unsafeGetTensorImpl()->bump_version();
   return true;
 }
 

@@ -4,10 +4,10 @@
 // momentum and weight decay as the update rule of torch.optim.SGD. The trainer computes in float64,
 // so what separates it from the reference is the kernels' float32 arithmetic only.
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import * as kernels from '../src/kernels';
+import * as safetensors from '../src/safetensors';
 import type { TrainBatch } from '../src/train/native-trainer';
 import { float32, toFloat32, zeros, type Tensor } from '../src/tensor';
 import type { StepMetrics, TrainerState } from '../src/native';
@@ -496,15 +496,18 @@ test('SGD in float32: one pass per parameter, bit for bit torch.optim.SGD (g + w
   t.is(wrongParam, 0, 'parameters equal p₁ − lr₂·buf₂ rounded as ATen does');
 });
 
-test('SGD in float32: the one-pass update trains to the same bytes as ATen\'s ops (CLIPS4_FUSED_SGD=0)', (t) => {
+test('SGD in float32: the one-pass update trains to the same bytes as ATen\'s ops (CLIPS4_FUSED_SGD=0)', async (t) => {
   const dir = tmpDir('clips4-sgd-');
-  const run = (env: Record<string, string>) => {
-    const file = path.join(dir, `${Object.keys(env).length ? 'aten' : 'fused'}.json`);
+  const run = async (env: Record<string, string>) => {
+    const file = path.join(dir, `${Object.keys(env).length ? 'aten' : 'fused'}.safetensors`);
     execFileSync(process.execPath, ['--import=tsx', path.join(__dirname, 'helpers', 'sgd-child.ts'), file], { env: { ...process.env, ...env } });
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as { sgd: string; model: Record<string, string>; momentum: Record<string, string> };
+    const tensors = await safetensors.read(file);
+    // Each tensor's bytes, by name within its record.
+    const bytes = (prefix: string) => Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength)]));
+    return { sgd: (await safetensors.readMetadata(file)).sgd, model: bytes('model'), momentum: bytes('momentum') };
   };
-  const fused = run({});
-  const aten = run({ CLIPS4_FUSED_SGD: '0' });
+  const fused = await run({});
+  const aten = await run({ CLIPS4_FUSED_SGD: '0' });
   t.log(`default: ${fused.sgd}; with CLIPS4_FUSED_SGD=0: ${aten.sgd}`);
   t.is(aten.sgd, 'ATen ops (CLIPS4_FUSED_SGD=0)');
   t.regex(fused.sgd, /^(one pass per float32 parameter|ATen ops \(this CPU has no fused multiply-add\))$/);

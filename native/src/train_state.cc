@@ -48,17 +48,16 @@ void SgdUpdate(Trainer& t, double lr) {
     if (!p.grad().defined()) continue;
     auto g = p.grad();
     auto it = t.momentumBuffers.find(item.key());
-    if (it != t.momentumBuffers.end() && FusedSgdStep(p, g, it->second, t.weightDecay, t.momentum, lr)) {
-      p.mutable_grad() = at::Tensor();
-      continue;
+    // A first step creates the buffer; later ones take the one-pass path where it applies.
+    if (it == t.momentumBuffers.end() || !FusedSgdStep(p, g, it->second, t.weightDecay, t.momentum, lr)) {
+      if (t.weightDecay != 0) g = g.add(p, t.weightDecay);
+      if (it == t.momentumBuffers.end()) {
+        it = t.momentumBuffers.emplace(item.key(), g.clone()).first;
+      } else {
+        it->second.mul_(t.momentum).add_(g);
+      }
+      p.add_(it->second, -lr);
     }
-    if (t.weightDecay != 0) g = g.add(p, t.weightDecay);
-    if (it == t.momentumBuffers.end()) {
-      it = t.momentumBuffers.emplace(item.key(), g.clone()).first;
-    } else {
-      it->second.mul_(t.momentum).add_(g);
-    }
-    p.add_(it->second, -lr);
     p.mutable_grad() = at::Tensor();
   }
 }

@@ -343,7 +343,7 @@ struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
     at::Tensor all;
     {
       torch::NoGradGuard ng;
-      all = bank.defined() && bank.numel() > 0 ? at::cat({segments, bank}, 0) : segments;
+      all = bank.numel() > 0 ? at::cat({segments, bank}, 0) : segments;  // the caller passes an empty bank, never none
     }
     const int64_t N = z.size(0), C = all.size(0);
     auto lsePos = at::empty({N}, z.options()), lseAll = at::empty({N}, z.options());

@@ -67,7 +67,7 @@ interface MarginScale {
   avgsim: number;
 }
 
-/** Under a minute on this project's 2-core CPU: a very noisy teacher (avgsim 0.11 with L_e, 0.03 without). */
+/** Under a minute on this project's 2-core CPU (52 s alone): a very noisy teacher (avgsim 0.11 with L_e, 0.03 without). */
 const FAST_SCALE: MarginScale = { size: 96, train: 800, val: 60, iterations: 500, crop: 64, noise: 1.0, avgsim: 0.07 };
 
 /**

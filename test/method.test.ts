@@ -14,10 +14,12 @@
 //   L_t and L_s at weight 0) ends below it (known 5.1 vs 6.2, unknown 0.0 vs 4.3). Measured at
 //   FAST_SCALE on this project's Intel Xeon, known / unknown against the teacher's: seeds 0-4 17.2 /
 //   10.1, 17.1 / 10.8, 12.9 / 11.4, 13.8 / 10.9, 12.2 / 13.8 against 5.6-6.2 / 3.8-4.6 (+6.0 to
-//   +11.3 known), avgsim 0.11 in each. Of single losses switched off (seed 0), L_e fails it (unknown
-//   1.8, avgsim 0.03); without L_t (11.5 / 8.4, +5.3) or L_s (15.0 / 13.3) the student still beats
-//   this teacher, which is why the first test exists. At σ 0.8 600 iterations gave +6.1 to +7.9 known
-//   (seeds 0-2); at σ 0.5 +3.5, at σ 0.3 below the teacher.
+//   +11.3 known), avgsim 0.11 in each; with ATen, oneDNN and OpenBLAS held to AVX2 kernels (the
+//   AVX2 machines' numeric path) seed 0 gave 17.0 / 10.7 against 6.2 / 4.3. Of single losses
+//   switched off (seed 0), L_e fails it (unknown 1.8, avgsim 0.03); without L_t (11.5 / 8.4, +5.3)
+//   or L_s (15.0 / 13.3) the student still beats this teacher, which is why the first test exists.
+//   At σ 0.8 600 iterations gave +6.1 to +7.9 known (seeds 0-2); at σ 0.5 +3.5, at σ 0.3 below the
+//   teacher.
 // - CLIP-S4 beats a controlled teacher of a realistic quality (σ 0.1: known ~27%, the demo's p 0.4
 //   row) by the same margin, which takes minutes of training. Of the losses switched off, this catches
 //   L_e (the student drifts from the teacher's space: avgsim); without L_t or L_s the student still

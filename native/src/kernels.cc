@@ -332,9 +332,10 @@ void PositiveSoftmax(const at::Tensor& sim, const PositiveLists& lists, int64_t 
 
 // L_t in pixel tiles: forward keeps two log-sum-exps per pixel, and on the CPU the positives'
 // softmax values; backward recomputes each tile's similarities. Memory O((N + P + M)·D + tile·(P + M))
-// instead of O(N·(P + M)). When all pixels fit in one tile (the demo's 1,024 pixels × ~1,400 columns:
-// ~455 segments and a bank of two batches, 5.6 MB), the CPU path keeps that tile's softmax for backward instead of recomputing its product,
-// subtraction and exponentials (LibTorch's profiler, one step: L_t's backward 19 → 4–8 ms).
+// instead of O(N·(P + M)). When all pixels fit in one tile (the demo's 1,024 pixels × ~1,400
+// columns: ~455 segments and a bank of two batches, 5.6 MB), the CPU path keeps that tile's softmax
+// for backward instead of recomputing its product, subtraction and exponentials (LibTorch's
+// profiler, one step: L_t's backward 19 → 4–8 ms).
 struct TiledContrastive : public torch::autograd::Function<TiledContrastive> {
   // The bank is a constant (earlier batches' segments): it gets no gradient, so backward's product
   // for the columns' gradient covers the batch's P segments only, not the P + M columns.

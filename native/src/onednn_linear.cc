@@ -1,4 +1,5 @@
 #include "onednn_linear.h"
+#include "env_switch.h"
 
 #include <cstdlib>
 #include <string>
@@ -32,10 +33,7 @@ namespace {
 
 // CLIPS4_ONEDNN=0 keeps CLIP's products in at::linear / at::matmul (to compare, or to rule it out).
 bool OneDnnEnabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("CLIPS4_ONEDNN");
-    return v == nullptr || std::string(v) != "0";
-  }();
+  static const bool enabled = SwitchedOn("CLIPS4_ONEDNN");
   return enabled;
 }
 

@@ -1,7 +1,7 @@
 #include "sgd_cpu.h"
+#include "env_switch.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
 namespace clips4 {
@@ -32,10 +32,7 @@ bool HasFma() {
 
 // CLIPS4_FUSED_SGD=0 keeps the update in ATen's four ops (to compare, or to rule it out).
 bool Enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("CLIPS4_FUSED_SGD");
-    return v == nullptr || std::string(v) != "0";
-  }();
+  static const bool enabled = SwitchedOn("CLIPS4_FUSED_SGD");
   return enabled;
 }
 

@@ -1,4 +1,5 @@
 #include "winograd_conv.h"
+#include "env_switch.h"
 
 #include <cstdlib>
 #include <list>
@@ -16,10 +17,7 @@ namespace clips4 {
 namespace {
 
 [[maybe_unused]] bool Enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("CLIPS4_WINOGRAD");
-    return v == nullptr || std::string(v) != "0";
-  }();
+  static const bool enabled = SwitchedOn("CLIPS4_WINOGRAD");
   return enabled;
 }
 

@@ -1,9 +1,6 @@
 #include "onednn_linear.h"
 #include "env_switch.h"
 
-#include <cstdlib>
-#include <string>
-
 namespace clips4 {
 
 at::Tensor OneDnnWeight::Get(const at::Tensor& weight) {

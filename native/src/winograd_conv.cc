@@ -1,7 +1,6 @@
 #include "winograd_conv.h"
 #include "env_switch.h"
 
-#include <cstdlib>
 #include <list>
 #include <mutex>
 #include <tuple>

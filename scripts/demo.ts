@@ -3,6 +3,7 @@
 // in data/world-clip/ (or re-train it with --pretrain) → reproduce the paper's tables in miniature
 // through runTraining. Artifacts already present are reused.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
@@ -13,27 +14,29 @@ const root = path.resolve(import.meta.dirname, '..');
 /** The world's CLIP shipped with the package (weights, tokenizer and the report of its training). */
 const SHIPPED_CLIP = path.join(root, 'data', 'world-clip', 'clip.safetensors');
 
-const USAGE = `Usage: npm run demo [-- --out runs/demo] [--seeds N] [--set section.key=value ...] [--pretrain] [--quick] [--overwrite]
+const USAGE = `Usage: npm run demo [-- --out runs/demo] [--seeds N] [--set section.key=value ...] [--parallel N] [--pretrain] [--quick] [--overwrite]
 
 Generates the synthetic world (runs/world); takes the world's CLIP shipped in data/world-clip/
 (or, with --pretrain, trains it again into runs/clip/ with the arguments written in its report);
-then trains and evaluates MaskCLIP+, CLIP-S4, the loss ablation, CLIP-S4 on ClearCLIP and on the
-controlled teacher through runTraining (configs/world-small.json), writing runs/demo/report.md and
+then trains and evaluates MaskCLIP+, CLIP-S4, the loss ablation and CLIP-S4 on the controlled
+teacher (and on ClearCLIP where the teacher is a ViT; the shipped one is a ResNet) through
+runTraining (configs/world-small.json), writing runs/demo/report.md and
 report.json. Finished runs are reused; interrupted ones resume; a run folder holding a run of
 another config (other --set values, say) is an error that names what differs.
   --seeds N   N seeds (0..N-1) × both held-out folds, tables as mean ± std, report in runs/demo/seedsN
               (default: 1 seed, fold 0; the models of every run are kept in runs/demo/runs and reused)
   --set k=v   a setting for every run (as scripts/train.ts --set), e.g. --set train.iterations=3000;
               runs of other settings need another --out (or --overwrite)
+  --parallel N  models trained side by side, one thread each (default: one per core, here ${os.availableParallelism()})
   --pretrain  re-train the world's CLIP instead of using the shipped one (report in runs/demo-pretrain)
   --quick     a much smaller run (a few minutes) to check the pipeline (report in runs/demo-quick)
   --overwrite start over the runs whose folder holds a run of another config
 `;
 
 async function main(): Promise<number> {
-  let options: { out?: string; seeds?: string; set?: string[]; pretrain?: boolean; quick?: boolean; overwrite?: boolean; help?: boolean };
+  let options: { out?: string; seeds?: string; set?: string[]; parallel?: string; pretrain?: boolean; quick?: boolean; overwrite?: boolean; help?: boolean };
   try {
-    options = parseArgs({ options: { out: { type: 'string' }, seeds: { type: 'string' }, set: { type: 'string', multiple: true }, pretrain: { type: 'boolean' }, quick: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
+    options = parseArgs({ options: { out: { type: 'string' }, seeds: { type: 'string' }, set: { type: 'string', multiple: true }, parallel: { type: 'string' }, pretrain: { type: 'boolean' }, quick: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (err) {
     process.stderr.write(`demo: ${(err as Error).message} (see npm run demo -- --help)\n`);
     return 2;
@@ -45,6 +48,8 @@ async function main(): Promise<number> {
   const quick = options.quick === true;
   const seedCount = Number(options.seeds ?? 1);
   if (!Number.isInteger(seedCount) || seedCount < 1) throw new Error(`--seeds expects a whole number ≥ 1, got '${options.seeds}'`);
+  const parallel = options.parallel === undefined ? undefined : Number(options.parallel);
+  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) throw new Error(`--parallel expects a whole number ≥ 1, got '${options.parallel}'`);
   const runs = path.resolve(root, 'runs');
   const pretrain = options.pretrain === true;
   // Models of another teacher or size go to their own folder: a run of another config is never reused or lost.
@@ -91,6 +96,7 @@ async function main(): Promise<number> {
     valImages: quick ? 40 : 200,
     knnTrainImages: quick ? 60 : 300,
     sets,
+    ...(parallel === undefined ? {} : { parallel }),
     overwrite: options.overwrite === true,
     log,
   });

@@ -106,6 +106,27 @@ test('100 concurrent calls are micro-batched and equal sequential results', asyn
   t.true(new Set(arrivedAt).size > 1, `results arrived in turns ${[...new Set(arrivedAt)].join(',')}`);
 });
 
+test('the images of one call form the same batches however long each takes to decode', async (t) => {
+  // A batch's size changes its products' rounding, so an evaluation whose batches followed decode
+  // times gave other numbers under load. Here one image of four decodes far more slowly than the
+  // 5 ms a request waits for others (a 1,500² PNG against 32² ones), and the call's four images
+  // still go to the encoder as one batch of 4, every time.
+  const calls: number[] = [];
+  const seg = new Segmenter(colourEncoder(calls), text, { size: 32, batchSize: 4, maxWaitMs: 5 });
+  const small = await Promise.all([8, 12, 16].map((split) => twoColour(32, 32, split)));
+  const slow = await twoColour(1500, 1500, 750);
+  const started = performance.now();
+  await seg.segment(slow, { classes: ['red', 'green'] });
+  t.true(performance.now() - started > 5, 'the large image decodes for longer than a request waits');
+  calls.length = 0;
+  for (const order of [[slow, ...small], [...small, slow], [small[0], slow, small[1], small[2]]]) {
+    const before = calls.length;
+    const r = await seg.segment(order, { classes: ['red', 'green'] });
+    t.deepEqual(calls.slice(before), [4], `batches ${calls.slice(before).join(',')}`);
+    t.is(r.length, 4);
+  }
+});
+
 test('a trained embedder sets the input multiple to its own output stride', async (t) => {
   const dir = tmpDir('clips4-segstride-');
   const clip = fixture('parity', 'vit-tiny.safetensors');

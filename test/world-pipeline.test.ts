@@ -82,6 +82,21 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const md = fs.readFileSync(path.join(dir, 'multi', 'report.md'), 'utf8');
   t.regex(md, /\| 0\.4 \| \d+\.\d ± \d+\.\d \|/);
   t.true(fs.existsSync(path.join(dir, 'multi', 'runs', 'seed1-fold1', 'oracle-0.4', 'model.safetensors')));
+  // One run at a time or three side by side (the default is one per core) train the same models, file
+  // for file, and score them the same: each run trains on one thread however many run beside it.
+  for (const parallel of [1, 3]) {
+    const other = await reproduce({ ...o, out: path.join(dir, `parallel-${parallel}`), experiments: 'oracle', seeds: [0, 1], folds: [0, 1], parallel });
+    for (const run of ['seed0-fold0', 'seed0-fold1', 'seed1-fold0', 'seed1-fold1']) {
+      const file = (report: string) => fs.readFileSync(path.join(dir, report, 'runs', run, 'oracle-0.4', 'model.safetensors'));
+      t.deepEqual(file(`parallel-${parallel}`), file('multi'), `${run}, ${parallel} at a time`);
+    }
+    t.deepEqual(other.results, multi.results);
+  }
+  // A count that is no whole number ≥ 1 is refused before anything is written or trained.
+  await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'none-side-by-side'), parallel: 0 }), { message: /options\.parallel/ });
+  await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'none-side-by-side'), parallel: 1.5 }), { message: /an integer for options\.parallel/ });
+  t.is(await main(['world', 'reproduce', '--data', world, '--clip', clipFile, '--out', path.join(dir, 'none-side-by-side'), '--parallel', 'two']), 2);
+  t.false(fs.existsSync(path.join(dir, 'none-side-by-side')));
   // A run that fails stops the others (two train side by side; none waits for it for ever).
   await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'failing'), sets: [...sets, `data.regionDir=${path.join(dir, 'no-such-folder')}`] }), { message: /no-such-folder/ });
 });

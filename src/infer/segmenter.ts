@@ -156,7 +156,11 @@ export class Segmenter {
     return this.batcher.submit(tensor.shape.join('x'), { tensor });
   }
 
-  /** Segments one image or several (results in input order). */
+  /**
+   * Segments one image or several (results in input order). The images of one call are batched the
+   * same way every time; calls made concurrently may share batches (see SegmenterOptions.batchSize),
+   * which can change a label where two classes score within float rounding of each other.
+   */
   async segment(inputs: ImageInput, options: SegmentOptions): Promise<Segmentation>;
   async segment(inputs: ImageInput[], options: SegmentOptions): Promise<Segmentation[]>;
   async segment(inputs: ImageInput | ImageInput[], options: SegmentOptions): Promise<Segmentation | Segmentation[]> {
@@ -175,9 +179,13 @@ export class Segmenter {
     const classifierPromise = this.text.textClassifier(names, templates ? { templates } : undefined);
     const many = Array.isArray(inputs);
     const list = many ? inputs : [inputs];
+    // Every image is decoded and resized before any is submitted, so the images of one call form the
+    // same batches however long each took to decode. A batch's size changes the rounding of its
+    // products, and with it the odd pixel's label: submitted as each decode finished, an evaluation's
+    // numbers depended on the machine's load.
+    const prepared = await Promise.all(list.map((input) => this.prepare(input)));
     const results = await Promise.all(
-      list.map(async (input) => {
-        const { image, tensor } = await this.prepare(input);
+      prepared.map(async ({ image, tensor }) => {
         const feats = await this.batcher.submit(tensor.shape.join('x'), { tensor });
         const classifier = await classifierPromise;
         const keys = smooth > 0 ? await this.encoder.keys!(tensor) : undefined;

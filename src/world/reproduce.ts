@@ -25,6 +25,7 @@ import type { Config } from '../train/schema';
 import { runTraining } from '../train/run';
 import { readMetricRows } from '../plot/curves';
 import { getThreads, setThreads } from '../runtime';
+import { integer } from '../validate';
 import { datasetOracle } from '../train/teacher';
 import { readWorld, type WorldInfo } from './data';
 import { writeFigures } from './figures';
@@ -51,7 +52,10 @@ export interface ReproduceOptions {
   /** Folder of the configs (default: the package's configs/). */
   configs?: string;
   valImages?: number;
-  /** Models trained side by side, one native thread each (default: 2 where there are 2 cores). */
+  /**
+   * Models trained side by side, one native thread each (default: one per core the process may use,
+   * os.availableParallelism(); each run adds ~100 MB to the process).
+   */
   parallel?: number;
   /** Training images whose segments form the k-NN bank. */
   knnTrainImages?: number;
@@ -136,6 +140,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   // Absolute paths, so that one dataset and teacher make one config however they were spelled.
   const o = { ...options, data: path.resolve(options.data), clip: path.resolve(options.clip), out: path.resolve(options.out), ...(options.runs ? { runs: path.resolve(options.runs) } : {}) };
   const log = o.log ?? (() => {});
+  const parallel = o.parallel === undefined ? os.availableParallelism() : integer('options.parallel', o.parallel, 1);
   const world = readWorld(o.data);
   fs.mkdirSync(o.out, { recursive: true });
   const seeds = o.seeds ?? [0];
@@ -183,7 +188,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   // Every model first, `parallel` at a time, each on one thread: the world's small networks keep two
   // threads busy poorly, so two runs side by side train ~2x faster than one run on both (measured
   // with the demo's config on 2 cores). Then every evaluation, on all threads.
-  await trainAll(jobs, o.parallel ?? Math.min(2, os.availableParallelism()), (job, l) => log(`reproduce: seed ${job.seed} fold ${job.fold} ${job.spec.name}: ${l}`));
+  await trainAll(jobs, parallel, (job, l) => log(`reproduce: seed ${job.seed} fold ${job.fold} ${job.spec.name}: ${l}`));
   log(`reproduce: ${jobs.length} models trained (${((Date.now() - started) / 60000).toFixed(1)} min)`);
   for (const [fi, fold] of folds.entries()) {
     const unknownIdx = fold.map((n) => classes.indexOf(n));
@@ -295,7 +300,10 @@ async function trainAll(jobs: Job[], parallel: number, log: (job: Job, line: str
   const built = new Set<string>();
   const building = new Set<string>();
   const threads = getThreads();
-  if (pending.length > 1 && parallel > 1) setThreads(1);
+  // One thread per run whatever `parallel` and however many runs are left: a model trained on more
+  // threads would round its sums differently, so a resumed demo whose last run trained alone, or a
+  // smaller `parallel`, would give other models than an uninterrupted run.
+  if (pending.length) setThreads(1);
   // One cache of decoded images and regions for every run (keyed by what a decoded sample depends on).
   const decoded = new DecodedCache(Math.max(0, ...jobs.map((j) => j.config.data.memoryCache)) * 2 ** 20);
   // A failed run stops every worker (none may wait for a cache that will never be built).

@@ -37,6 +37,43 @@ test('unreadable training images are skipped with a warning, or stop the run wit
   await t.throwsAsync(prepareTraining({ ...o, strict: true }), { message: new RegExp(`Cannot decode image ${broken}`) });
 });
 
+test('runs that prepare side by side in one process get their own prototypes, even in the same millisecond', async (t) => {
+  // world reproduce prepares two runs of different teachers at once in one process (the controlled
+  // teacher of two seeds, say). Their prototype passes each spill the segments of their teacher's
+  // features to a scratch file; one shared by both (its name once came from the pid and the clock)
+  // mixed one run's segments into the other's unknown prototypes when the passes overlapped. The
+  // clock is held still here, so both passes start in the same millisecond, and pairs of runs are
+  // tried several times (the old name failed about one pair in three).
+  const dir = tmpDir('clips4-prepare-twin-');
+  await generateWorld({ out: path.join(dir, 'w'), seed: 5, train: 8, val: 1, size: 48, crops: 0 });
+  const files = fs.readdirSync(path.join(dir, 'w', 'JPEGImages')).slice(0, 8).map((f) => path.join(dir, 'w', 'JPEGImages', f));
+  const clip = await Clip.create({ kind: 'vit', embedDim: 8, imageResolution: 48, visionWidth: 64, visionLayers: 1, patchSize: 8, contextLength: 8, textWidth: 64, textLayers: 1 }, WordTokenizer.fromTexts([...WORLD_CLASSES]));
+  const variants = ['maskclip', 'clearclip'] as const;
+  const run = (variant: (typeof variants)[number], cacheDir: string, seed: number, knownNames = ['sky', 'grass']) => prepareTraining({ files, clip, teacher: clipTeacher(clip, variant, 0), cacheDir, resize: 0, regions: { segments: 6, compactness: 10 }, knownNames, topM: 2, unknown: 3, seed });
+  // Both teachers' features are in the shared cache already (made by runs of another class, whose
+  // prototypes are kept apart), so that each pair below goes straight to its prototype passes.
+  const shared = path.join(dir, 'shared');
+  for (const variant of variants) await run(variant, shared, 0, ['water']);
+  for (let seed = 1; seed <= 6; seed++) {
+    const alone = [];
+    for (const variant of variants) alone.push(await run(variant, path.join(dir, `alone-${variant}`), seed));
+    t.notDeepEqual(alone[0].unknown.data, alone[1].unknown.data, 'the two teachers give different unknown prototypes');
+    const now = Date.now;
+    Date.now = () => 1_700_000_000_000;
+    let together;
+    try {
+      together = await Promise.all(variants.map((variant) => run(variant, shared, seed)));
+    } finally {
+      Date.now = now;
+    }
+    for (const k of [0, 1]) {
+      t.deepEqual(together[k].unknown.data, alone[k].unknown.data, `seed ${seed}, ${variants[k]}: unknown prototypes`);
+      t.deepEqual(together[k].known.data, alone[k].known.data, `seed ${seed}, ${variants[k]}: known prototypes`);
+    }
+  }
+  t.deepEqual(fs.readdirSync(shared).filter((f) => f.endsWith('.tmp')), [], 'no scratch file is left');
+});
+
 test('clips4 score-davis: a perfect prediction scores 1', (t) => {
   const gt = fixture('real', 'DAVIS', 'Annotations', '480p');
   const r = spawnSync(process.execPath, ['--import=tsx', path.join(repoRoot, 'src/cli/main.ts'), 'score-davis', '--pred', gt, '--gt', gt, '--json'], { encoding: 'utf8', cwd: repoRoot });

@@ -1,6 +1,7 @@
 // Everything training needs before the first step, computed once from unlabelled images: where
 // each image's data is (its size, its region maps (SLIC, Felzenszwalb or a folder of precomputed PNGs, see data/region-source), CLIP's dense teacher features at its own size, cached in float16), and the target-class
 // prototypes (known: top-m CLIP segments per class name; unknown: random CLIP segments).
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Clip } from '../clip/clip';
@@ -189,8 +190,11 @@ async function streamedPrototypes(samples: SampleRef[], cacheFile: string, E: nu
     best = { rows: new Float32Array(keep.length * E), n: keep.length };
     keep.forEach((r, i) => best.rows.set(pool.subarray(r * E, (r + 1) * E), i * E));
   };
-  const spill = path.join(o.cacheDir, `segments-${process.pid}-${Date.now()}.f32.tmp`);
-  const fd = fs.openSync(spill, 'w+');
+  // A name no other run has, in this process or another: runs trained side by side in one process
+  // (world reproduce) can reach this in the same millisecond, and a shared scratch file mixed their
+  // segments into each other's unknown prototypes.
+  const spill = path.join(o.cacheDir, `segments-${randomUUID()}.f32.tmp`);
+  const fd = fs.openSync(spill, 'wx+');
   try {
     let S = 0;
     await forEachClipSegments(samples, cacheFile, E, async (rows, n) => {

@@ -33,13 +33,6 @@ another config (other --set values, say) is an error that names what differs.
   --overwrite start over the runs whose folder holds a run of another config
 `;
 
-/** A flag's value as a whole number ≥ 1, or an error naming the flag and what it got. */
-function wholeNumber(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} expects a whole number ≥ 1, got '${v}'`);
-  return n;
-}
-
 async function main(): Promise<number> {
   let options: { out?: string; seeds?: string; set?: string[]; parallel?: string; pretrain?: boolean; quick?: boolean; overwrite?: boolean; help?: boolean };
   try {
@@ -53,8 +46,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = options.quick === true;
-  const seedCount = wholeNumber('--seeds', options.seeds ?? '1');
-  const parallel = options.parallel === undefined ? undefined : wholeNumber('--parallel', options.parallel);
+  // The CLI's own flag check, so the demo refuses a bad count in the same words as `clips4 world reproduce`.
+  const { intOption } = require('../lib/cli/args.js');
+  const seedCount: number = intOption(options, 'seeds', 1, 1);
+  const parallel: number | undefined = options.parallel === undefined ? undefined : intOption(options, 'parallel', 1, 1);
   const runs = path.resolve(root, 'runs');
   const pretrain = options.pretrain === true;
   // Models of another teacher or size go to their own folder: a run of another config is never reused or lost.

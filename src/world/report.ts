@@ -6,6 +6,9 @@ import type { Report, RunResult } from './reproduce';
 /** A fraction as a percentage with one decimal ('—' when there is none). */
 export const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '—' : (x * 100).toFixed(1));
 
+/** The loss ablation's runs (paper Table 6), all three losses (CLIP-S4's run) first. */
+export const ABLATION_ROWS = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'];
+
 /** Results of one name over every seed and fold. */
 export function named(r: Report, name: string): RunResult[] {
   return r.results.filter((x) => x.name === name);
@@ -47,7 +50,7 @@ export function renderReport(r: Report, runs: { name: string; label: string }[])
     ['ClearCLIP (teacher)', 'clearclip'],
     ['CLIP-S4 on ClearCLIP', 'clips4-clearclip'],
   ].filter(([, n]) => named(r, n).length);
-  const ablation = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'].filter((n) => named(r, n).length);
+  const ablation = ABLATION_ROWS.filter((n) => named(r, n).length);
   const corruptions = (r.setting.corruptions as number[]) ?? [];
   const runsCount = r.seeds.length * r.folds.length;
   const s = r.setting as { valImages: number; knnTrainImages: number; noise: number; minutes: number; config: { train: { iterations: number; batch: number }; data: { images: number; crop: number }; clip: { side: number } } };

@@ -30,7 +30,7 @@ import { datasetOracle } from '../train/teacher';
 import { readWorld, type WorldInfo } from './data';
 import { writeFigures } from './figures';
 import { WORLD_TEMPLATES } from './pretrain-clip';
-import { avg, firstFold, named, pct, renderReport } from './report';
+import { ABLATION_ROWS, avg, firstFold, named, pct, renderReport } from './report';
 
 export interface ReproduceOptions {
   data: string;
@@ -424,7 +424,7 @@ export function claims(r: Report): Claim[] {
  * row wins). The ablation is trained on the first fold only: CLIP-S4's runs of that fold are its row.
  */
 export function ablationClaim(r: Report): Claim {
-  const rows = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'];
+  const rows = ABLATION_ROWS;
   const runs = (name: string) => firstFold(r, named(r, name));
   const seeds = runs(rows[0]).map((x) => x.seed);
   const miou = (name: string, seed: number) => runs(name).find((x) => x.seed === seed)?.miou;

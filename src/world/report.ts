@@ -7,7 +7,7 @@ import type { Report, RunResult } from './reproduce';
 export const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '—' : (x * 100).toFixed(1));
 
 /** The loss ablation's runs (paper Table 6), all three losses (CLIP-S4's run) first. */
-export const ABLATION_ROWS = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'];
+export const ABLATION_ROWS: readonly string[] = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'];
 
 /** Results of one name over every seed and fold. */
 export function named(r: Report, name: string): RunResult[] {

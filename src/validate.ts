@@ -1,6 +1,6 @@
 // Option validation in one place (sharp's manner): each checker returns the value, typed, or throws
 // `Expected X for name but received Y`.
-import { invalidParameter, outOfRange } from './errors';
+import { clips4Error, ErrorCodes, invalidParameter, outOfRange } from './errors';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
@@ -53,6 +53,18 @@ export function stringArray(name: string, v: unknown, minLength = 0): string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0)) throw invalidParameter(name, 'an array of non-empty strings', v);
   if (v.length < minLength) throw outOfRange(name, `an array of at least ${minLength} string(s)`, v);
   return v as string[];
+}
+
+/**
+ * A non-empty array of distinct elements, each through `check`: a list of seeds, folds or settings
+ * where a repeat would train one run twice, into one folder, and count it twice.
+ */
+export function distinctArray<T>(name: string, v: unknown, check: (name: string, v: unknown) => T): T[] {
+  if (!Array.isArray(v) || v.length === 0) throw invalidParameter(name, 'a non-empty array', v);
+  const xs = v.map((x, i) => check(`${name}[${i}]`, x));
+  const repeat = xs.findIndex((x, i) => xs.indexOf(x) !== i);
+  if (repeat >= 0) throw clips4Error(ErrorCodes.invalidArg, `Expected distinct values for ${name} but received ${String(xs[repeat])} more than once (${xs.join(', ')})`, 'RangeError');
+  return xs;
 }
 
 /** Reads `obj[key]` with a default when absent, through `check`. */

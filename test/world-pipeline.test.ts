@@ -97,6 +97,28 @@ test('tiny world → CLIP → reproduction', async (t) => {
   await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'none-side-by-side'), parallel: 1.5 }), { message: /an integer for options\.parallel/ });
   t.is(await main(['world', 'reproduce', '--data', world, '--clip', clipFile, '--out', path.join(dir, 'none-side-by-side'), '--parallel', 'two']), 2);
   t.false(fs.existsSync(path.join(dir, 'none-side-by-side')));
+  // A repeated seed, fold or corruption would train one run twice at once into one folder; a fold the
+  // world lacks, a seed or an image count that is no whole number, a corruption outside [0, 1] and a
+  // negative noise are refused too, all before anything is written.
+  const refused = path.join(dir, 'refused');
+  const bad: [Partial<typeof o> & { folds?: number[]; seeds?: number[]; noise?: number; experiments?: 'all' | 'oracle' }, RegExp][] = [
+    [{ seeds: [1, 1] }, /Expected distinct values for options\.seeds but received 1 more than once \(1, 1\)/],
+    [{ folds: [0, 1, 0] }, /Expected distinct values for options\.folds but received 0 more than once/],
+    [{ corruptions: [0.4, 0.4] }, /distinct values for options\.corruptions/],
+    [{ seeds: [] }, /Expected a non-empty array for options\.seeds/],
+    [{ seeds: [0, -1] }, /Expected an integer >= 0 for options\.seeds\[1\] but received number -1/],
+    [{ seeds: [0.5] }, /Expected an integer for options\.seeds\[0\]/],
+    [{ folds: [UNKNOWN_FOLDS.length] }, new RegExp(`Expected an integer between 0 and ${UNKNOWN_FOLDS.length - 1} for options\\.folds\\[0\\]`)],
+    [{ corruptions: [1.5] }, /options\.corruptions\[0\]/],
+    [{ noise: -0.1 }, /options\.noise/],
+    [{ valImages: 0 }, /options\.valImages/],
+    [{ experiments: 'some' as 'all' }, /options\.experiments/],
+  ];
+  for (const [change, message] of bad) await t.throwsAsync(reproduce({ ...o, ...change, out: refused }), { code: 'ERR_CLIPS4_INVALID_ARG', message }, JSON.stringify(change));
+  for (const args of [['--seeds', '0,0'], ['--seeds', '1,'], ['--seeds', ''], ['--folds', '0,0'], ['--teacher-corruption', '0.2,0.2']]) {
+    t.is(await main(['world', 'reproduce', '--data', world, '--clip', clipFile, '--out', refused, ...args]), 1, args.join(' '));
+  }
+  t.false(fs.existsSync(refused));
   // A run that fails stops the others (two train side by side; none waits for it for ever).
   await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'failing'), sets: [...sets, `data.regionDir=${path.join(dir, 'no-such-folder')}`] }), { message: /no-such-folder/ });
 });

@@ -25,7 +25,7 @@ import type { Config } from '../train/schema';
 import { runTraining } from '../train/run';
 import { readMetricRows } from '../plot/curves';
 import { getThreads, setThreads } from '../runtime';
-import { integer } from '../validate';
+import { distinctArray, integer, number, oneOf } from '../validate';
 import { datasetOracle } from '../train/teacher';
 import { readWorld, type WorldInfo } from './data';
 import { writeFigures } from './figures';
@@ -142,22 +142,23 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   const log = o.log ?? (() => {});
   const parallel = o.parallel === undefined ? os.availableParallelism() : integer('options.parallel', o.parallel, 1);
   const world = readWorld(o.data);
-  fs.mkdirSync(o.out, { recursive: true });
-  const seeds = o.seeds ?? [0];
-  const foldIds = o.folds ?? [0];
-  const experiments = o.experiments ?? 'all';
-  const corruptions = o.corruptions ?? [0.2, 0.4];
-  const noise = o.noise ?? 0.1;
+  // Every list is checked here, before anything is written: a repeated seed, fold or corruption
+  // would train the same run twice at once, into one folder, and count it twice in the means.
+  const seeds = o.seeds === undefined ? [0] : distinctArray('options.seeds', o.seeds, (n, v) => integer(n, v, 0));
+  const foldCount = world.unknownFolds.length;
+  const foldIds = o.folds === undefined ? [0] : distinctArray('options.folds', o.folds, (n, v) => integer(n, v, 0, foldCount - 1));
+  const experiments = o.experiments === undefined ? 'all' : oneOf('options.experiments', o.experiments, ['all', 'oracle'] as const);
+  const corruptions = o.corruptions === undefined ? [0.2, 0.4] : distinctArray('options.corruptions', o.corruptions, (n, v) => number(n, v, 0, 1));
+  const noise = o.noise === undefined ? 0.1 : number('options.noise', o.noise, 0);
+  const valImages = o.valImages === undefined ? 200 : integer('options.valImages', o.valImages, 1);
+  const knnTrainImages = o.knnTrainImages === undefined ? 300 : integer('options.knnTrainImages', o.knnTrainImages, 1);
   const configs = o.configs ?? path.join(packageRoot, 'configs');
-  const folds = foldIds.map((f) => {
-    if (!world.unknownFolds[f]) throw new Error(`the world has ${world.unknownFolds.length} unknown folds; fold ${f} does not exist`);
-    return world.unknownFolds[f];
-  });
+  const folds = foldIds.map((f) => world.unknownFolds[f]);
   const clip = await Clip.load(o.clip);
   const vit = clip.info.kind === 'vit';
   const specs = runSpecs(experiments, corruptions, noise, vit);
-  const val = limit(worldDataset(o.data, 'val'), o.valImages ?? 200);
-  const knnTrain = limit(worldDataset(o.data, 'train'), o.knnTrainImages ?? 300);
+  const val = limit(worldDataset(o.data, 'val'), valImages);
+  const knnTrain = limit(worldDataset(o.data, 'train'), knnTrainImages);
   const classes = world.names;
   const runsDir = o.runs ?? path.join(o.out, 'runs');
   const configFor = (spec: RunSpec, seed: number, fold: string[]): Config =>
@@ -173,6 +174,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
     folds.flatMap((fold, fi) => specs.filter((spec) => fi === 0 || spec.everyFold).map((spec) => ({ seed, fold: foldIds[fi], spec, config: configFor(spec, seed, fold), dir: path.join(runsDir, `seed${seed}-fold${foldIds[fi]}`, spec.name) }))),
   );
   refuseOtherConfigs(jobs, o.overwrite ?? false); // before anything is evaluated or trained
+  fs.mkdirSync(o.out, { recursive: true });
 
   // The teachers: CLIP's dense features (per variant used), evaluated once (they have no seed).
   const teacherCm = new Map<DenseVariant, ConfusionMatrix>();

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { headline, reproduce } from '../../world/reproduce';
 import { invalidParameter } from '../../errors';
+import { distinctArray } from '../../validate';
 import { intOption, numberOption, parse, required } from '../args';
 import type { Command } from '../command';
 
@@ -52,12 +53,13 @@ error naming the settings that differ: pass another --out to keep it, or
   },
 };
 
-/** A comma-separated list of integers ≥ 0 (ints) or of fractions in [0, 1]. */
+/** A comma-separated list of distinct integers ≥ 0 (ints) or of distinct fractions in [0, 1]. */
 function list(name: string, v: string | undefined, fallback: number[], ints: boolean): number[] {
   if (v === undefined) return fallback;
-  const xs = v.split(',').map((x) => Number(x.trim()));
-  if (!xs.length || xs.some((x) => !Number.isFinite(x) || x < 0 || (ints ? !Number.isInteger(x) : x > 1))) {
+  // An empty entry ('1,' or '') is no number: Number('') would read it as 0.
+  const xs = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (xs.some((x) => !Number.isFinite(x) || x < 0 || (ints ? !Number.isInteger(x) : x > 1))) {
     throw invalidParameter(name, ints ? 'a comma-separated list of integers ≥ 0 (e.g. 0,1,2)' : 'a comma-separated list of fractions in [0, 1] (e.g. 0.2,0.4)', v);
   }
-  return xs;
+  return distinctArray(name, xs, (_, x) => x as number);
 }

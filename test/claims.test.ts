@@ -1,7 +1,8 @@
 // The report's claims (`clips4 world reproduce`): each must hold in every seed (and fold), so a
 // mean over seeds never hides one where the claim fails.
 import test from 'ava';
-import { ablationClaim, claims, type Report, type RunResult } from '../src/world/reproduce';
+import { ablationClaim, claims } from '../src/world/claims';
+import type { Report, RunResult } from '../src/world/reproduce';
 
 const ROWS = ['clips4', 'lt', 'lt-le', 'lt-ls', 'le-ls'];
 

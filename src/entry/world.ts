@@ -2,4 +2,5 @@
 // CLIP on captions, reproduce the paper's tables on it.
 export * from '../world';
 export { pretrainClip, type PretrainOptions, type PretrainReport } from '../world/pretrain-clip';
-export { reproduce, headline, type ReproduceOptions, type Report } from '../world/reproduce';
+export { reproduce, type ReproduceOptions, type Report } from '../world/reproduce';
+export { headline } from '../world/report';

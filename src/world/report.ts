@@ -120,3 +120,26 @@ export function renderReport(r: Report, runs: { name: string; label: string }[])
   );
   return lines.join('\n') + '\n';
 }
+
+/** The headline table (Table 3, mean over seeds and folds). */
+export function headline(r: Report): string {
+  const row = (label: string, name: string) => {
+    const xs = named(r, name);
+    if (!xs.length) return undefined;
+    const f = (k: 'known' | 'unknown' | 'hiou') => pct(avg(xs.map((x) => x[k]))).padStart(5);
+    return `| ${label.padEnd(20)} | ${f('known')} | ${f('unknown')} | ${f('hiou')} |`;
+  };
+  return [
+    `| ${'method'.padEnd(20)} | known | unknown |  hIoU |`,
+    `|${'-'.repeat(22)}|------:|--------:|------:|`,
+    row('MaskCLIP', 'maskclip'),
+    row('MaskCLIP+', 'maskclip-plus'),
+    row('CLIP-S4', 'clips4'),
+    row('ClearCLIP', 'clearclip'),
+    row('CLIP-S4 on ClearCLIP', 'clips4-clearclip'),
+    row('oracle teacher p 0.4', 'oracle-0.4-teacher'),
+    row('CLIP-S4 on it', 'oracle-0.4'),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}

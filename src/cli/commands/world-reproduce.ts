@@ -1,5 +1,6 @@
 import * as os from 'node:os';
-import { headline, reproduce } from '../../world/reproduce';
+import { headline } from '../../world/report';
+import { reproduce } from '../../world/reproduce';
 import { invalidParameter } from '../../errors';
 import { distinctArray } from '../../validate';
 import { intOption, numberOption, parse, required } from '../args';

@@ -108,7 +108,7 @@ test('tiny world → CLIP → reproduction', async (t) => {
     [{ seeds: [] }, /Expected a non-empty array for options\.seeds/],
     [{ seeds: [0, -1] }, /Expected an integer >= 0 for options\.seeds\[1\] but received number -1/],
     [{ seeds: [0.5] }, /Expected an integer for options\.seeds\[0\]/],
-    [{ folds: [UNKNOWN_FOLDS.length] }, new RegExp(`Expected an integer between 0 and ${UNKNOWN_FOLDS.length - 1} for options\\.folds\\[0\\]`)],
+    [{ folds: [0, UNKNOWN_FOLDS.length] }, new RegExp(`Expected one of this world's ${UNKNOWN_FOLDS.length} unknown folds \\(0 to ${UNKNOWN_FOLDS.length - 1}\\) for options\\.folds\\[1\\] but received number ${UNKNOWN_FOLDS.length}`)],
     [{ corruptions: [1.5] }, /options\.corruptions\[0\]/],
     [{ noise: -0.1 }, /options\.noise/],
     [{ valImages: 0 }, /options\.valImages/],

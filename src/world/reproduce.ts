@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Clip, type DenseVariant } from '../clip/clip';
 import { resizedLabel, worldDataset, type Dataset } from '../data/datasets';
 import { DecodedCache } from '../data/decoded-cache';
-import { clips4Error, ErrorCodes } from '../errors';
+import { clips4Error, ErrorCodes, outOfRange } from '../errors';
 import { languageEvaluate } from '../eval/language';
 import { ConfusionMatrix } from '../eval/metrics';
 import { KNN_KMEANS, knnDatasets } from '../eval/segments';
@@ -147,7 +147,12 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   // would train the same run twice at once, into one folder, and count it twice in the means.
   const seeds = o.seeds === undefined ? [0] : distinctArray('options.seeds', o.seeds, (n, v) => integer(n, v, 0));
   const foldCount = world.unknownFolds.length;
-  const foldIds = o.folds === undefined ? [0] : distinctArray('options.folds', o.folds, (n, v) => integer(n, v, 0, foldCount - 1));
+  const checkFold = (n: string, v: unknown) => {
+    const f = integer(n, v, 0);
+    if (f >= foldCount) throw outOfRange(n, `one of this world's ${foldCount} unknown folds (0 to ${foldCount - 1})`, f);
+    return f;
+  };
+  const foldIds = o.folds === undefined ? [0] : distinctArray('options.folds', o.folds, checkFold);
   const experiments = o.experiments === undefined ? 'all' : oneOf('options.experiments', o.experiments, ['all', 'oracle'] as const);
   const corruptions = o.corruptions === undefined ? [0.2, 0.4] : distinctArray('options.corruptions', o.corruptions, (n, v) => number(n, v, 0, 1));
   const noise = o.noise === undefined ? 0.1 : number('options.noise', o.noise, 0);

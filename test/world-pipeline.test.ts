@@ -7,7 +7,7 @@ import { Clip } from '../src/clip/clip';
 import { main } from '../src/cli/main';
 import { generateWorld } from '../src/world';
 import { pretrainClip } from '../src/world/pretrain-clip';
-import { reproduce, runSpecs } from '../src/world/reproduce';
+import { reproduce, runSpecs, type ReproduceOptions } from '../src/world/reproduce';
 import { resolveConfig } from '../src/train/config';
 import { UNKNOWN_FOLDS } from '../src/world/classes';
 import { repoRoot } from './helpers/fixtures';
@@ -101,7 +101,7 @@ test('tiny world → CLIP → reproduction', async (t) => {
   // world lacks, a seed or an image count that is no whole number, a corruption outside [0, 1] and a
   // negative noise are refused too, all before anything is written.
   const refused = path.join(dir, 'refused');
-  const bad: [Partial<typeof o> & { folds?: number[]; seeds?: number[]; noise?: number; experiments?: 'all' | 'oracle' }, RegExp][] = [
+  const bad: [Partial<ReproduceOptions>, RegExp][] = [
     [{ seeds: [1, 1] }, /Expected distinct values for options\.seeds but received 1 more than once \(1, 1\)/],
     [{ folds: [0, 1, 0] }, /Expected distinct values for options\.folds but received 0 more than once/],
     [{ corruptions: [0.4, 0.4] }, /distinct values for options\.corruptions/],
@@ -115,10 +115,34 @@ test('tiny world → CLIP → reproduction', async (t) => {
     [{ experiments: 'some' as 'all' }, /options\.experiments/],
   ];
   for (const [change, message] of bad) await t.throwsAsync(reproduce({ ...o, ...change, out: refused }), { code: 'ERR_CLIPS4_INVALID_ARG', message }, JSON.stringify(change));
-  for (const args of [['--seeds', '0,0'], ['--seeds', '1,'], ['--seeds', ''], ['--folds', '0,0'], ['--teacher-corruption', '0.2,0.2']]) {
-    t.is(await main(['world', 'reproduce', '--data', world, '--clip', clipFile, '--out', refused, ...args]), 1, args.join(' '));
+  const cli: [string[], RegExp][] = [
+    [['--seeds', '0,0'], /Expected distinct values for --seeds but received 0 more than once \(0, 0\)/],
+    [['--seeds', '1,'], /Expected a comma-separated list of integers ≥ 0 \(e\.g\. 0,1,2\) for --seeds but received '1,'/],
+    [['--seeds', ''], /for --seeds but received ''/],
+    [['--folds', '0,0'], /Expected distinct values for --folds/],
+    [['--teacher-corruption', '0.2,0.2'], /Expected distinct values for --teacher-corruption but received 0\.2 more than once/],
+  ];
+  for (const [args, message] of cli) {
+    const { code, err } = await mainWithStderr(['world', 'reproduce', '--data', world, '--clip', clipFile, '--out', refused, ...args]);
+    t.is(code, 1, args.join(' '));
+    t.regex(err, message);
   }
   t.false(fs.existsSync(refused));
   // A run that fails stops the others (two train side by side; none waits for it for ever).
   await t.throwsAsync(reproduce({ ...o, out: path.join(dir, 'failing'), sets: [...sets, `data.regionDir=${path.join(dir, 'no-such-folder')}`] }), { message: /no-such-folder/ });
 });
+
+/** The CLI's exit code for `args` and what it wrote to stderr meanwhile. */
+async function mainWithStderr(args: string[]): Promise<{ code: number; err: string }> {
+  const write = process.stderr.write;
+  let err = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await main(args), err };
+  } finally {
+    process.stderr.write = write;
+  }
+}

@@ -1,6 +1,7 @@
 // report.md of `clips4 world reproduce`: the paper's tables in miniature as mean ± std over seeds
-// and held-out folds, the controlled-teacher table, the claims checked in every run, and the
-// figures and loss curves beside it.
+// and held-out folds, the controlled-teacher table, the claims (checked in claims.ts) with their
+// evidence from every run, and the figures and loss curves beside it; and the headline table the
+// CLI and the demo print.
 import type { Report, RunResult } from './reproduce';
 
 /** A fraction as a percentage with one decimal ('—' when there is none). */

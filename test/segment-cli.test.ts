@@ -54,3 +54,34 @@ test('clips4 segment and clips4 score on the real VOC images', (t) => {
   t.is(bad.status, 2);
   t.regex(bad.stderr, /no input images/);
 });
+
+test("clips4 segment passes MaskCLIP's options to the Segmenter, and refuses bad ones before writing", async (t) => {
+  const { Segmenter } = await import('../src/infer/segmenter');
+  const image = fixture('real', 'VOCdevkit/VOC2012/JPEGImages', '2007_000063.jpg');
+  const clip = fixture('parity', 'vit-tiny.safetensors');
+  const vocab = fixture('parity', 'bpe_simple_vocab_16e6.txt.gz');
+  const base = ['segment', '--clip', clip, '--vocab', vocab, '--classes', 'cat,dog,sky', '--size', '128'];
+  const out = path.join(tmpDir('clips4-segment-opts-'), 'out');
+  const r = cli([...base, '--background', 'background', '--threshold', '0.3', '--denoise', '0.3', '--key-smoothing', '1.01', '--out', out, image]);
+  t.is(r.status, 0, r.stderr);
+  const written = Array.from(decodeIndexedPng(fs.readFileSync(path.join(out, '2007_000063.png'))).data);
+  const seg = await Segmenter.load({ clip, vocab, size: 128 });
+  const options = { classes: ['cat', 'dog', 'sky'], background: 'background', threshold: 0.3, denoise: 0.3 };
+  t.deepEqual(written, Array.from((await seg.segment(image, { ...options, keySmoothing: 1.01 })).labels));
+  // Key smoothing changes this image's labels, so the equality above shows the CLI passed it on.
+  t.notDeepEqual(written, Array.from((await seg.segment(image, options)).labels));
+  const refused: Array<[string[], RegExp]> = [
+    [['--key-smoothing', '2'], /options\.keySmoothing/],
+    [['--denoise', 'x'], /--denoise expects a number, got 'x'/],
+    [['--variant', 'fancy'], /options\.variant/],
+    [['--key-smoothing', '0.5', '--window', '64', '--stride', '32'], /no sliding window\) for options\.keySmoothing/],
+    [['--model', clip, '--variant', 'clearclip'], /no variant with options\.model \(MaskCLIP mode only\) for options\.variant/],
+  ];
+  for (const [args, message] of refused) {
+    const dir = path.join(tmpDir('clips4-segment-bad-'), 'out');
+    const b = cli([...base, ...args, '--out', dir, image]);
+    t.not(b.status, 0, args.join(' '));
+    t.regex(b.stderr, message, args.join(' '));
+    t.false(fs.existsSync(dir), `${args.join(' ')} left ${dir} behind`);
+  }
+});

@@ -199,13 +199,10 @@ Napi::Value DenseFeatures(const Napi::CallbackInfo& info) {
   });
 }
 
-// keys(handle, images) → the last block's keys [N, D, h, w] (ViT only), for key smoothing.
+// keys(handle, images) → the keys MaskCLIP's key smoothing compares [N, D, h, w] (ViT or ResNet).
 Napi::Value Keys(const Napi::CallbackInfo& info) {
   return Guarded(info, "clip.keys", [&]() -> Napi::Value {
-    return RunEncoder(info, "clip.keys", [](ClipHandle& h, const at::Tensor& x) {
-      if (!h.model->config.vit) throw NativeError(code::kInvalidArg, "key smoothing needs a ViT CLIP (ResNet CLIPs have no patch keys)", true);
-      return h.model->vit->keys(x);
-    });
+    return RunEncoder(info, "clip.keys", [](ClipHandle& h, const at::Tensor& x) { return h.model->denseKeys(x); });
   });
 }
 

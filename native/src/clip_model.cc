@@ -183,7 +183,8 @@ at::Tensor VisionTransformerImpl::keys(const at::Tensor& images) {
   const int64_t L = static_cast<int64_t>(transformer->resblocks->size());
   x = transformer->forward(x, {}, L - 1);
   auto& last = transformer->block(L - 1);
-  auto k = last.attn->qkv(last.ln_1(x))[1].narrow(1, 1, gh * gw);  // [N,hw,D]
+  // MaskCLIP's backbone passes q, k and v alike through the block's out_proj before returning them.
+  auto k = last.attn->project(last.attn->qkv(last.ln_1(x))[1]).narrow(1, 1, gh * gw);  // [N,hw,D]
   return k.transpose(1, 2).reshape({k.size(0), k.size(2), gh, gw});
 }
 
@@ -242,6 +243,12 @@ at::Tensor AttentionPoolImpl::dense(const at::Tensor& x) {
   auto t = x.flatten(2).transpose(1, 2);
   auto d = c_proj(v_proj(t));  // [N,HW,out]
   return d.transpose(1, 2).reshape({x.size(0), d.size(2), x.size(2), x.size(3)});
+}
+
+// MaskCLIP's head for ResNet backbones takes its keys from k_proj on the raw map: no positional embedding.
+at::Tensor AttentionPoolImpl::keys(const at::Tensor& x) {
+  auto k = k_proj(x.flatten(2).transpose(1, 2));  // [N,HW,C]
+  return k.transpose(1, 2).reshape({x.size(0), k.size(2), x.size(2), x.size(3)});
 }
 
 ModifiedResNetImpl::ModifiedResNetImpl(const ClipConfig& c) {
@@ -313,6 +320,10 @@ at::Tensor ClipModelImpl::denseFeatures(const at::Tensor& images, DenseVariant v
   if (variant != DenseVariant::kMaskClip)
     throw NativeError(code::kInvalidArg, "the clearclip, sclip and naclip variants exist for ViT CLIPs only; use 'maskclip' with a ResNet CLIP", true);
   return resnet->attnpool->dense(resnet->trunk(images));
+}
+
+at::Tensor ClipModelImpl::denseKeys(const at::Tensor& images) {
+  return config.vit ? vit->keys(images) : resnet->attnpool->keys(resnet->trunk(images));
 }
 
 // ---- architecture inference (OpenAI build_model) ----

@@ -77,7 +77,8 @@ struct VisionTransformerImpl : torch::nn::Module {
   at::Tensor embed(const at::Tensor& images, int64_t& gh, int64_t& gw);
   at::Tensor forward(const at::Tensor& images);  // [N,E]
   at::Tensor dense(const at::Tensor& images, DenseVariant variant, at::Tensor* attention = nullptr);
-  // The last block's keys of the patch tokens [N, D, h, w] (MaskCLIP key smoothing).
+  // The patch tokens' keys [N, D, h, w] for MaskCLIP key smoothing, as MaskCLIP's ViT backbone
+  // returns them: the last block's in_proj keys sent through that block's out_proj.
   at::Tensor keys(const at::Tensor& images);
   int64_t patch;
   torch::nn::Conv2d conv1{nullptr};
@@ -104,6 +105,7 @@ struct AttentionPoolImpl : torch::nn::Module {
   AttentionPoolImpl(int64_t spatial, int64_t embed, int64_t heads, int64_t output);
   at::Tensor forward(const at::Tensor& x);  // x [N,C,H,W] → [N,out]
   at::Tensor dense(const at::Tensor& x);    // [N,out,H,W]: v_proj → c_proj per position
+  at::Tensor keys(const at::Tensor& x);     // [N,C,H,W]: k_proj per position (MaskCLIP key smoothing)
   int64_t heads;
   at::Tensor positional_embedding;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, c_proj{nullptr};
@@ -126,6 +128,7 @@ struct ClipModelImpl : torch::nn::Module {
   at::Tensor encodeImage(const at::Tensor& images);
   at::Tensor encodeText(const at::Tensor& tokens);
   at::Tensor denseFeatures(const at::Tensor& images, DenseVariant variant, at::Tensor* attention = nullptr);
+  at::Tensor denseKeys(const at::Tensor& images);  // [N,D,h,w]: the keys MaskCLIP smooths with
   ClipConfig config;
   VisionTransformer vit{nullptr};
   ModifiedResNet resnet{nullptr};

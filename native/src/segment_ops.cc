@@ -41,30 +41,46 @@ Napi::Value Classify(const Napi::CallbackInfo& info) {
       // logits [N,C,h,w] = scale · <f, c>
       at::Tensor logits = at::einsum("nehw,ce->nchw", {f, c}) * opt.logitScale;
       if (opt.denoiseThreshold > 0) {
+        // MaskCLIP's prompt denoising: a class whose probability stays below the threshold everywhere
+        // gets a cosine of −100 (−100 × the logit scale here).
         at::Tensor prob = at::softmax(logits, 1);
         at::Tensor keep = std::get<0>(prob.flatten(2).max(2)) >= opt.denoiseThreshold;  // [N,C]
-        logits = at::where(keep.unsqueeze(-1).unsqueeze(-1), logits, at::full({}, -100.0, logits.options()));
+        logits = at::where(keep.unsqueeze(-1).unsqueeze(-1), logits, at::full({}, -100.0 * opt.logitScale, logits.options()));
       }
-      if (keys.defined() && smoothThreshold > 0) {
-        // MaskCLIP key smoothing: p ← W p with W the (non-negative, row-normalised) cosine similarity
-        // of the last block's keys, at positions whose best class probability is below the threshold.
+      const bool smooth = keys.defined() && smoothThreshold > 0;
+      // The map that is resized and whose argmax gives the labels: the logits, or after key smoothing
+      // MaskCLIP's refined map (probabilities, key-weighted sums of them where smoothed).
+      at::Tensor map = logits;
+      if (smooth) {
+        // MaskCLIP key smoothing as its head computes it: p = softmax over classes; the keys
+        // L2-normalised by F.normalize's default dim on [N, hw, D], which is over positions (per
+        // channel); W = k kᵀ as it is (no clamp, no row normalisation); positions whose best p is below
+        // the threshold take W p.
         const int64_t N = logits.size(0), C = logits.size(1), h = logits.size(2), w = logits.size(3);
-        auto k = L2Normalize(keys.to(dev).to(at::kFloat).flatten(2), 1);  // [N,D,hw]
-        auto W = at::bmm(k.transpose(1, 2), k).clamp_min(0);             // [N,hw,hw]
-        W = W / W.sum(2, true).clamp_min(1e-12);
-        auto p = at::softmax(logits, 1).flatten(2);                      // [N,C,hw]
-        auto smoothed = at::bmm(p, W.transpose(1, 2));                   // [N,C,hw]
+        auto k = keys.to(dev).to(at::kFloat).flatten(2);  // [N,D,hw]
+        k = k / k.norm(2, {2}, true).clamp_min(1e-12);
+        auto W = at::bmm(k.transpose(1, 2), k);  // [N,hw,hw]
+        auto p = at::softmax(logits, 1).flatten(2);  // [N,C,hw]
+        auto smoothed = at::bmm(p, W.transpose(1, 2));  // [N,C,hw]: Σ_j W_ij p_j
         auto low = (std::get<0>(p.max(1, true)) < smoothThreshold).expand_as(p);
-        p = at::where(low, smoothed, p);
-        logits = at::log(p.clamp_min(1e-12)).view({N, C, h, w});
+        map = at::where(low, smoothed, p).view({N, C, h, w});
       }
-      int64_t H = opt.height > 0 ? opt.height : logits.size(2);
-      int64_t W = opt.width > 0 ? opt.width : logits.size(3);
-      if (H != logits.size(2) || W != logits.size(3)) {
-        logits = at::upsample_bilinear2d(logits, {H, W}, /*align_corners=*/false);
+      int64_t H = opt.height > 0 ? opt.height : map.size(2);
+      int64_t W = opt.width > 0 ? opt.width : map.size(3);
+      if (H != map.size(2) || W != map.size(3)) {
+        map = at::upsample_bilinear2d(map, {H, W}, /*align_corners=*/false);
       }
-      at::Tensor labels = PrepareForJs(logits.argmax(1).to(at::kInt));
-      at::Tensor scores = opt.withScores ? PrepareForJs(at::softmax(logits, 1)) : at::Tensor();
+      at::Tensor labels = PrepareForJs(map.argmax(1).to(at::kInt));
+      at::Tensor scores;
+      if (opt.withScores && smooth) {
+        // The refined map is not a distribution where smoothed (W's rows neither sum to 1 nor stay
+        // non-negative): scores are its non-negative part normalised per pixel, uniform where none is left.
+        auto pos = map.clamp_min(0);
+        auto total = pos.sum(1, true);
+        scores = PrepareForJs(at::where(total > 0, pos / total.clamp_min(1e-30), at::full({}, 1.0 / map.size(1), map.options())));
+      } else if (opt.withScores) {
+        scores = PrepareForJs(at::softmax(map, 1));
+      }
       return [labels, scores](Napi::Env env) -> Napi::Value {
         Napi::Object r = Napi::Object::New(env);
         r.Set("labels", TensorToJs(env, labels));

@@ -179,7 +179,7 @@ export class Clip {
     return r.features;
   }
 
-  /** The last block's keys of the patch tokens [N,D,h,w] (ViT), used by MaskCLIP key smoothing. */
+  /** The keys MaskCLIP's key smoothing compares [N,D,h,w]: a ViT's last-block keys through its out_proj, a ResNet's attention-pool k_proj per position. */
   async denseKeys(images: Tensor<'float32'>): Promise<Tensor<'float32'>> {
     this.checkImages(images);
     return call(() => native().clip.keys(this.handle, images));

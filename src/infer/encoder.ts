@@ -10,7 +10,7 @@ export interface Encoder {
   std: readonly number[];
   /** Dense features [N,E,h,w] for a batch of normalised images [N,3,H,W]. */
   encode(images: Tensor<'float32'>): Promise<Tensor<'float32'>>;
-  /** Keys for MaskCLIP key smoothing (CLIP ViT dense features only). */
+  /** Keys for MaskCLIP key smoothing (CLIP dense features without a sliding window only). */
   keys?(images: Tensor<'float32'>): Promise<Tensor<'float32'>>;
 }
 

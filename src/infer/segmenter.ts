@@ -54,7 +54,7 @@ export interface SegmentOptions {
   threshold?: number;
   /** MaskCLIP prompt denoising: drop classes whose max probability in the image is below this. */
   denoise?: number;
-  /** MaskCLIP key smoothing where the best class probability is below this (MaskCLIP mode, ViT CLIP). */
+  /** MaskCLIP key smoothing where the best class probability is below this (MaskCLIP mode, ViT or ResNet CLIP, no sliding window). */
   keySmoothing?: number;
   scores?: boolean;
 }
@@ -83,6 +83,12 @@ export class Segmenter {
    */
   static async load(o: SegmenterLoadOptions): Promise<Segmenter> {
     const { clip: clipFile, model, vocab, variant, window, stride, ...rest } = o;
+    if (model !== undefined) {
+      // They choose how CLIP's own dense features are computed, which a trained embedder replaces.
+      for (const [name, v] of [['variant', variant], ['window', window], ['stride', stride]] as const) {
+        if (v !== undefined) throw invalidParameter(`options.${name}`, `no ${name} with options.model (MaskCLIP mode only)`, v);
+      }
+    }
     const clip = await Clip.load(clipFile, { device: rest.device, ...(vocab ? { vocab } : {}) });
     let encoder: Encoder;
     if (model) {
@@ -98,7 +104,7 @@ export class Segmenter {
         mean: CLIP_MEAN,
         std: CLIP_STD,
         encode: (x) => clip.denseFeatures(x, { variant, window, stride }),
-        ...(clip.info.kind === 'vit' && !window ? { keys: (x: Tensor<'float32'>) => clip.denseKeys(x) } : {}),
+        ...(!window ? { keys: (x: Tensor<'float32'>) => clip.denseKeys(x) } : {}),
       };
     }
     return new Segmenter(encoder, clip, rest);
@@ -172,7 +178,7 @@ export class Segmenter {
     const threshold = o.threshold === undefined ? 0 : number('options.threshold', o.threshold, 0, 1);
     const denoise = o.denoise === undefined ? 0 : number('options.denoise', o.denoise, 0, 1);
     const smooth = o.keySmoothing === undefined ? 0 : number('options.keySmoothing', o.keySmoothing, 0, 1.01);
-    if (smooth > 0 && !this.encoder.keys) throw invalidParameter('options.keySmoothing', 'no key smoothing (it needs MaskCLIP mode with a ViT CLIP and no sliding window)', smooth);
+    if (smooth > 0 && !this.encoder.keys) throw invalidParameter('options.keySmoothing', 'no key smoothing (it needs MaskCLIP mode, without a trained model, and no sliding window)', smooth);
     const wantScores = o.scores === undefined ? false : boolean('options.scores', o.scores);
     const names = background ? [background, ...classes] : classes;
     if (new Set(names).size !== names.length) throw invalidParameter('options.classes', 'distinct class names', names.join(', '));

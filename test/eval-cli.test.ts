@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import sharp from 'sharp';
+import { vocDataset } from '../src/data/datasets';
+import { languageEvaluate } from '../src/eval/language';
+import { Segmenter } from '../src/infer/segmenter';
 import { decodeIndexedPng, encodeIndexedPng } from '../src/io/png';
 import { PixelEmbedder } from '../src/net/embedder';
 import { fixture, repoRoot } from './helpers/fixtures';
@@ -72,6 +75,27 @@ test('eval language on VOC with the unknown fold: Table 2 and Table 3 files', as
   t.regex(md, /sofa \(unknown\)/);
   t.true(await isPng(path.join(out, 'per-class-iou.png')));
   t.true(await isPng(path.join(out, 'overlays.png')));
+});
+
+test("eval language with a variant and MaskCLIP's refinements scores what the Segmenter gives with them", async (t) => {
+  const flags = ['--variant', 'clearclip', '--denoise', '0.1', '--key-smoothing', '1.01'];
+  const out = scratch('eval-lang-refined');
+  const r = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), ...flags, '--out', out]);
+  t.is(r.status, 0, r.stderr);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as ScoreReport & { features: string };
+  t.regex(rep.features, /clearclip variant, prompt denoising 0\.1, key smoothing 1\.01/);
+  const confusion = async (variant: 'maskclip' | 'clearclip', refine: { denoise?: number; keySmoothing?: number }) => {
+    const seg = await Segmenter.load({ clip: fixture('parity', 'vit-tiny.safetensors'), vocab: fixture('parity', 'bpe_simple_vocab_16e6.txt.gz'), size: 96, variant });
+    return (await languageEvaluate(seg, vocDataset(vocRoot(), 'val'), refine)).cm.rows();
+  };
+  t.deepEqual(rep.confusion, await confusion('clearclip', { denoise: 0.1, keySmoothing: 1.01 }));
+  // Each flag changes this evaluation, so the equality above shows each was passed on.
+  t.notDeepEqual(rep.confusion, await confusion('maskclip', { denoise: 0.1, keySmoothing: 1.01 }));
+  t.notDeepEqual(rep.confusion, await confusion('clearclip', { denoise: 0.1 }));
+  t.notDeepEqual(rep.confusion, await confusion('clearclip', { keySmoothing: 1.01 }));
+  const bad = cli(['eval', 'language', '--dataset', 'voc', '--root', vocRoot(), ...clipArgs(), '--key-smoothing', '0.5', '--window', '64', '--stride', '32', '--out', scratch('eval-lang-bad')]);
+  t.is(bad.status, 1);
+  t.regex(bad.stderr, /no sliding window\) for options\.keySmoothing/);
 });
 
 /** A tiny dataset tree: 64×48 JPEGs with raw label PNGs in the dataset's layout. */

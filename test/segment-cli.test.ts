@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
+import { Segmenter } from '../src/infer/segmenter';
 import { decodeIndexedPng } from '../src/io/png';
 import { fixture, repoRoot } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
@@ -56,7 +57,6 @@ test('clips4 segment and clips4 score on the real VOC images', (t) => {
 });
 
 test("clips4 segment passes MaskCLIP's options to the Segmenter, and refuses bad ones before writing", async (t) => {
-  const { Segmenter } = await import('../src/infer/segmenter');
   const image = fixture('real', 'VOCdevkit/VOC2012/JPEGImages', '2007_000063.jpg');
   const clip = fixture('parity', 'vit-tiny.safetensors');
   const vocab = fixture('parity', 'bpe_simple_vocab_16e6.txt.gz');

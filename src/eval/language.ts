@@ -23,7 +23,7 @@ export interface LanguageResult {
   kept: EvaluatedImage[];
 }
 
-export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?: number; templates?: string[]; keep?: number; log?: (line: string) => void } = {}): Promise<LanguageResult> {
+export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?: number; templates?: string[]; keep?: number; denoise?: number; keySmoothing?: number; log?: (line: string) => void } = {}): Promise<LanguageResult> {
   if (!ds.classes) throw clips4Error(ErrorCodes.dataset, `${ds.name} has no class names: language-driven evaluation needs a labelled dataset`);
   const classes = ds.classes;
   const items = ds.items.slice(0, o.limit ?? ds.items.length);
@@ -33,7 +33,7 @@ export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?:
   const group = 4;
   for (let i = 0; i < items.length; i += group) {
     const part = items.slice(i, i + group);
-    const segs = await seg.segment(part.map((it) => it.image), { classes, ...(o.templates ? { templates: o.templates } : {}) });
+    const segs = await seg.segment(part.map((it) => it.image), { classes, ...(o.templates ? { templates: o.templates } : {}), ...(o.denoise !== undefined ? { denoise: o.denoise } : {}), ...(o.keySmoothing !== undefined ? { keySmoothing: o.keySmoothing } : {}) });
     part.forEach((it, k) => {
       const s = segs[k];
       const gt = readLabel(ds, it, { width: s.width, height: s.height });

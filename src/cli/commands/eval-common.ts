@@ -4,15 +4,38 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cocoStuffDataset, contextDataset, vocDataset, type Dataset } from '../../data/datasets';
 import { LANGUAGE_DATASETS, type LanguageDataset } from '../../eval/folds';
-import { Segmenter } from '../../infer/segmenter';
+import type { DenseVariant } from '../../clip/clip';
+import { Segmenter, type SegmentOptions } from '../../infer/segmenter';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../../io/atomic';
-import { intOption, required } from '../args';
+import { intOption, numberOption, required } from '../args';
 import { UsageError } from '../command';
 
 type Values = Record<string, unknown>;
 
+/** How CLIP's own dense features are computed in MaskCLIP mode (parseArgs descriptors). */
+export const featureOptions = { variant: { type: 'string' }, window: { type: 'string' }, stride: { type: 'string' } } as const;
+
+export const featureUsage = `  --variant V       without --model: CLIP's dense features as MaskCLIP (default) or a training-free
+                    variant of a ViT's last block: clearclip, sclip, naclip
+  --window W --stride S   without --model: CLIP's features over a sliding window of W pixels`;
+
+/** MaskCLIP's inference refinements of the class scores (parseArgs descriptors). */
+export const refineOptions = { denoise: { type: 'string' }, 'key-smoothing': { type: 'string' } } as const;
+
+export const refineUsage = `  --denoise P       MaskCLIP's prompt denoising: classes whose best probability in an image is below P are dropped
+  --key-smoothing P without --model or --window: MaskCLIP's key smoothing where a position's best probability is below P`;
+
+/** The segment() options of --denoise and --key-smoothing (the Segmenter checks their values). */
+export function refinements(values: Values): Pick<SegmentOptions, 'denoise' | 'keySmoothing'> {
+  return {
+    ...(values.denoise !== undefined ? { denoise: numberOption(values, 'denoise', 0) } : {}),
+    ...(values['key-smoothing'] !== undefined ? { keySmoothing: numberOption(values, 'key-smoothing', 0) } : {}),
+  };
+}
+
 /** Options of every dataset evaluation (parseArgs descriptors). */
 export const datasetOptions = {
+  ...featureOptions,
   dataset: { type: 'string' },
   root: { type: 'string' },
   split: { type: 'string' },
@@ -32,6 +55,7 @@ export const datasetUsage = `  --dataset voc|context|cocostuff   which dataset l
   --model FILE      a trained CLIP-S4 embedder (safetensors with its .json config)
   --vocab FILE      CLIP BPE vocabulary when the weights do not carry a tokenizer
   --size N          shorter image side for the encoder (default 448)
+${featureUsage}
   --out DIR         where report.md, report.json and the figures go`;
 
 export function datasetName(values: Values): LanguageDataset {
@@ -67,7 +91,16 @@ export function limitItems(ds: Dataset, values: Values, option = 'limit'): Datas
  * to batch with (maxWaitMs 0).
  */
 export async function loadSegmenter(values: Values, o: { oneAtATime?: boolean } = {}): Promise<Segmenter> {
-  return Segmenter.load({ clip: required(values, 'clip'), model: values.model as string | undefined, vocab: values.vocab as string | undefined, size: intOption(values, 'size', 448, 16), ...(o.oneAtATime ? { maxWaitMs: 0 } : {}) });
+  return Segmenter.load({
+    clip: required(values, 'clip'),
+    model: values.model as string | undefined,
+    vocab: values.vocab as string | undefined,
+    size: intOption(values, 'size', 448, 16),
+    ...(values.variant !== undefined ? { variant: values.variant as DenseVariant } : {}),
+    ...(values.window !== undefined ? { window: intOption(values, 'window', 0, 1) } : {}),
+    ...(values.stride !== undefined ? { stride: intOption(values, 'stride', 0, 1) } : {}),
+    ...(o.oneAtATime ? { maxWaitMs: 0 } : {}),
+  });
 }
 
 /** The output folder (created) from --out. */
@@ -95,7 +128,14 @@ export function namedIou(names: string[], iou: (number | null)[]): Record<string
 }
 
 export function describeFeatures(values: Values): string {
-  return values.model ? `CLIP-S4 embedder ${values.model as string}` : `MaskCLIP (CLIP dense features of ${values.clip as string})`;
+  if (values.model) return `CLIP-S4 embedder ${values.model as string}`;
+  const how = [
+    values.variant !== undefined && values.variant !== 'maskclip' ? `${values.variant as string} variant` : '',
+    values.window !== undefined ? `sliding window ${values.window as string}/${(values.stride as string | undefined) ?? values.window}` : '',
+    values.denoise !== undefined ? `prompt denoising ${values.denoise as string}` : '',
+    values['key-smoothing'] !== undefined ? `key smoothing ${values['key-smoothing'] as string}` : '',
+  ].filter(Boolean);
+  return `MaskCLIP (CLIP dense features of ${values.clip as string}${how.length ? `; ${how.join(', ')}` : ''})`;
 }
 
 /** The mIoU / pAcc / mAcc row of a paper table, named by the features evaluated. */

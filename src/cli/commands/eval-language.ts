@@ -11,7 +11,7 @@ import { writeLabelGrid } from '../../plot/overlays';
 import { writeProjection } from '../../plot/projection';
 import { intOption, parse } from '../args';
 import { UsageError, type Command } from '../command';
-import { datasetName, datasetOptions, datasetUsage, describeFeatures, limitItems, loadSegmenter, namedIou, openDataset, outDir, pct, scoreMarkdown, table, writeReport } from './eval-common';
+import { datasetName, datasetOptions, datasetUsage, describeFeatures, limitItems, loadSegmenter, namedIou, openDataset, outDir, pct, refinements, refineOptions, refineUsage, scoreMarkdown, table, writeReport } from './eval-common';
 
 /** Supplement Fig. 2: class-mean embeddings of the model and of CLIP (MaskCLIP) projected together; returns the figure's description. */
 async function projectClassMeans(values: Record<string, unknown>, model: Segmenter, ds: Dataset, classes: string[], images: number, file: string): Promise<string> {
@@ -63,12 +63,13 @@ fold of the dataset (Context: the paper's 4 folds; VOC, COCO-Stuff: MaskCLIP+'s 
 only --fold N. Evaluate a model against the fold it was trained without.
 
 ${datasetUsage}
+${refineUsage}
   --unknown none|fold   class-free scores by unknown fold (default none)
   --fold N          only fold N (0-based)
   --projection-images N   with --model: images whose class-mean embeddings (model and CLIP) are
                     projected together by UMAP into projection.png (default 50)`,
   async run(argv) {
-    const { values } = parse(argv, { ...datasetOptions, unknown: { type: 'string' }, fold: { type: 'string' }, 'projection-images': { type: 'string' } }, false);
+    const { values } = parse(argv, { ...datasetOptions, ...refineOptions, unknown: { type: 'string' }, fold: { type: 'string' }, 'projection-images': { type: 'string' } }, false);
     const name = datasetName(values);
     const unknown = (values.unknown as string | undefined) ?? 'none';
     if (unknown !== 'none' && unknown !== 'fold') throw new UsageError(`--unknown expects none or fold, got '${unknown}'`);
@@ -80,7 +81,7 @@ ${datasetUsage}
     const ds = limitItems(openDataset(values), values);
     const out = outDir(values);
     const seg = await loadSegmenter(values);
-    const r = await languageEvaluate(seg, ds, { log: (l) => process.stderr.write(`eval language: ${l}\n`) });
+    const r = await languageEvaluate(seg, ds, { ...refinements(values), log: (l) => process.stderr.write(`eval language: ${l}\n`) });
     const s = r.cm.scores();
     const folds = foldIds.map((f) => {
       const names = allFolds[f];

@@ -6,20 +6,21 @@ import { writeJsonAtomicSync } from '../../io/atomic';
 import { writeContactSheet } from '../../plot/contact-sheet';
 import { intOption, parse, required } from '../args';
 import { UsageError, type Command } from '../command';
-import { loadSegmenter, outDir } from './eval-common';
+import { featureOptions, featureUsage, loadSegmenter, outDir } from './eval-common';
 
 export const retrieve: Command = {
   name: ['retrieve'],
   summary: 'top image segments per class name across a folder, as a contact sheet (Fig. 4b)',
   usage: `Usage: clips4 retrieve --clip FILE [--model FILE] --classes "a,b" [--top 8] [--grid 6] [--size 448]
-                       [--vocab FILE] --out DIR <folder>
+                       [--vocab FILE] [--variant V] [--window W --stride S] --out DIR <folder>
 
 Cuts every image of <folder> (recursively) into grid×grid k-means segments of its embeddings, scores
 each segment's mean embedding against each class's text embedding (cosine), and keeps the --top best
 per class. Writes retrieval.png (rows = classes, cells = crops with the segment outlined) and
-retrieval.json (image, box [x0,y0,x1,y1) in pixels, score per hit).`,
+retrieval.json (image, box [x0,y0,x1,y1) in pixels, score per hit).
+${featureUsage}`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { clip: { type: 'string' }, model: { type: 'string' }, classes: { type: 'string' }, top: { type: 'string' }, grid: { type: 'string' }, size: { type: 'string' }, vocab: { type: 'string' }, out: { type: 'string' } });
+    const { values, positionals } = parse(argv, { clip: { type: 'string' }, model: { type: 'string' }, classes: { type: 'string' }, top: { type: 'string' }, grid: { type: 'string' }, size: { type: 'string' }, vocab: { type: 'string' }, out: { type: 'string' }, ...featureOptions });
     if (positionals.length !== 1) throw new UsageError(`expected one image folder, got ${positionals.length}`);
     const classes = required(values, 'classes').split(',').map((s) => s.trim()).filter(Boolean);
     if (classes.length === 0) throw new UsageError('--classes names no class');

@@ -57,8 +57,7 @@ Napi::Value Classify(const Napi::CallbackInfo& info) {
         // channel); W = k kᵀ as it is (no clamp, no row normalisation); positions whose best p is below
         // the threshold take W p.
         const int64_t N = logits.size(0), C = logits.size(1), h = logits.size(2), w = logits.size(3);
-        auto k = keys.to(dev).to(at::kFloat).flatten(2);  // [N,D,hw]
-        k = k / k.norm(2, {2}, true).clamp_min(1e-12);
+        auto k = L2Normalize(keys.to(dev).to(at::kFloat).flatten(2), 2);  // [N,D,hw], over positions
         auto W = at::bmm(k.transpose(1, 2), k);  // [N,hw,hw]
         auto p = at::softmax(logits, 1).flatten(2);  // [N,C,hw]
         auto smoothed = at::bmm(p, W.transpose(1, 2));  // [N,C,hw]: Σ_j W_ij p_j

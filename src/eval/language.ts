@@ -3,7 +3,7 @@
 // confusion matrix over the whole split, ignore 255.
 import { readLabel, type Dataset } from '../data/datasets';
 import { clips4Error, ErrorCodes } from '../errors';
-import type { Segmenter } from '../infer/segmenter';
+import type { Segmenter, SegmentOptions } from '../infer/segmenter';
 import { ConfusionMatrix } from './metrics';
 
 export interface EvaluatedImage {
@@ -23,7 +23,7 @@ export interface LanguageResult {
   kept: EvaluatedImage[];
 }
 
-export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?: number; templates?: string[]; keep?: number; denoise?: number; keySmoothing?: number; log?: (line: string) => void } = {}): Promise<LanguageResult> {
+export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?: number; keep?: number; log?: (line: string) => void } & Pick<SegmentOptions, 'templates' | 'denoise' | 'keySmoothing'> = {}): Promise<LanguageResult> {
   if (!ds.classes) throw clips4Error(ErrorCodes.dataset, `${ds.name} has no class names: language-driven evaluation needs a labelled dataset`);
   const classes = ds.classes;
   const items = ds.items.slice(0, o.limit ?? ds.items.length);
@@ -33,7 +33,7 @@ export async function languageEvaluate(seg: Segmenter, ds: Dataset, o: { limit?:
   const group = 4;
   for (let i = 0; i < items.length; i += group) {
     const part = items.slice(i, i + group);
-    const segs = await seg.segment(part.map((it) => it.image), { classes, ...(o.templates ? { templates: o.templates } : {}), ...(o.denoise !== undefined ? { denoise: o.denoise } : {}), ...(o.keySmoothing !== undefined ? { keySmoothing: o.keySmoothing } : {}) });
+    const segs = await seg.segment(part.map((it) => it.image), { classes, templates: o.templates, denoise: o.denoise, keySmoothing: o.keySmoothing });
     part.forEach((it, k) => {
       const s = segs[k];
       const gt = readLabel(ds, it, { width: s.width, height: s.height });

@@ -25,12 +25,9 @@ export const refineOptions = { denoise: { type: 'string' }, 'key-smoothing': { t
 export const refineUsage = `  --denoise P       MaskCLIP's prompt denoising: classes whose best probability in an image is below P are dropped
   --key-smoothing P without --model or --window: MaskCLIP's key smoothing where a position's best probability is below P`;
 
-/** The segment() options of --denoise and --key-smoothing (the Segmenter checks their values). */
+/** The segment() options of --denoise and --key-smoothing (0 = off; the Segmenter checks their values). */
 export function refinements(values: Values): Pick<SegmentOptions, 'denoise' | 'keySmoothing'> {
-  return {
-    ...(values.denoise !== undefined ? { denoise: numberOption(values, 'denoise', 0) } : {}),
-    ...(values['key-smoothing'] !== undefined ? { keySmoothing: numberOption(values, 'key-smoothing', 0) } : {}),
-  };
+  return { denoise: numberOption(values, 'denoise', 0), keySmoothing: numberOption(values, 'key-smoothing', 0) };
 }
 
 /** Options of every dataset evaluation (parseArgs descriptors). */
@@ -96,7 +93,7 @@ export async function loadSegmenter(values: Values, o: { oneAtATime?: boolean } 
     model: values.model as string | undefined,
     vocab: values.vocab as string | undefined,
     size: intOption(values, 'size', 448, 16),
-    ...(values.variant !== undefined ? { variant: values.variant as DenseVariant } : {}),
+    variant: values.variant as DenseVariant | undefined,
     ...(values.window !== undefined ? { window: intOption(values, 'window', 0, 1) } : {}),
     ...(values.stride !== undefined ? { stride: intOption(values, 'stride', 0, 1) } : {}),
     ...(o.oneAtATime ? { maxWaitMs: 0 } : {}),

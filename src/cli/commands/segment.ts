@@ -29,7 +29,7 @@ ${refineUsage}`,
     const options: SegmentOptions = {
       classes,
       background: values.background as string | undefined,
-      ...(values.threshold !== undefined ? { threshold: numberOption(values, 'threshold', 0) } : {}),
+      threshold: numberOption(values, 'threshold', 0),
       ...refinements(values),
     };
     for (const file of positionals) {

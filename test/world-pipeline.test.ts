@@ -7,7 +7,7 @@ import { Clip } from '../src/clip/clip';
 import { main } from '../src/cli/main';
 import { generateWorld } from '../src/world';
 import { pretrainClip } from '../src/world/pretrain-clip';
-import { reproduce, runSpecs, type ReproduceOptions } from '../src/world/reproduce';
+import { bestVariant, reproduce, runSpecs, type ReproduceOptions } from '../src/world/reproduce';
 import { resolveConfig } from '../src/train/config';
 import { UNKNOWN_FOLDS } from '../src/world/classes';
 import { repoRoot } from './helpers/fixtures';
@@ -33,7 +33,7 @@ test('tiny world → CLIP → reproduction', async (t) => {
   const r = await reproduce(o);
   // Every model of the tables went through runTraining with its config from configs/ (plus the
   // seed, fold and --set overrides), and every teacher was scored.
-  const specs = runSpecs('all', [0.4], 0.1);
+  const specs = runSpecs('all', [0.4], 0.1, bestVariant('vit', 0, 16));
   t.deepEqual([...new Set(r.results.map((x) => x.name))].sort(), [...specs.map((s) => s.name), 'maskclip', 'clearclip', 'oracle-0.4-teacher'].sort());
   for (const s of specs) {
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'runs', 'seed0-fold0', s.name, 'config.json'), 'utf8'));

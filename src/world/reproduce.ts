@@ -2,13 +2,13 @@
 // users run on real data: every model is trained by `runTraining` from the configs in configs/
 // (world-small.json and the ablation configs), and evaluated by the Segmenter with the eval
 // commands' code. For each seed and held-out fold: MaskCLIP+, CLIP-S4, the loss ablation, CLIP-S4
-// on the ClearCLIP teacher, and CLIP-S4 on the controlled (oracle) teacher; report.json holds every
+// on the teacher's best training-free variant, and CLIP-S4 on the controlled (oracle) teacher; report.json holds every
 // run's numbers, report.md the tables as mean ± std and the paper's claims checked in every run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { Clip, type DenseVariant } from '../clip/clip';
+import { Clip } from '../clip/clip';
 import { resizedLabel, worldDataset, type Dataset } from '../data/datasets';
 import { DecodedCache } from '../data/decoded-cache';
 import { clips4Error, ErrorCodes, outOfRange } from '../errors';
@@ -25,7 +25,7 @@ import type { Config } from '../train/schema';
 import { runTraining } from '../train/run';
 import { readMetricRows } from '../plot/curves';
 import { getThreads, setThreads } from '../runtime';
-import { distinctArray, integer, number, oneOf } from '../validate';
+import { boolean, distinctArray, integer, number, oneOf } from '../validate';
 import { datasetOracle } from '../train/teacher';
 import { readWorld, type WorldInfo } from './data';
 import { writeFigures } from './figures';
@@ -45,6 +45,12 @@ export interface ReproduceOptions {
   folds?: number[];
   /** 'all': every table; 'oracle': only the controlled-teacher experiment. */
   experiments?: 'all' | 'oracle';
+  /**
+   * With experiments 'all': also train CLIP-S4 on the teacher's best training-free variant and score
+   * that teacher (Table 3's fourth row; default true). Two more models per seed, and the variant's
+   * teacher features for training and evaluation.
+   */
+  bestVariant?: boolean;
   /** Oracle corruptions p (one CLIP-S4 run each) and noise σ. */
   corruptions?: number[];
   noise?: number;
@@ -118,11 +124,37 @@ interface RunSpec {
   everyFold: boolean;
 }
 
+/** A training-free variant of the teacher's dense features, and CLIP-S4 trained on it (Table 3's fourth row). */
+export interface TeacherVariant {
+  /** The teacher's result name; CLIP-S4's on it is `clips4-<name>`. */
+  name: string;
+  label: string;
+  /** How the Segmenter computes the variant's features (MaskCLIP mode). */
+  load: Pick<SegmenterLoadOptions, 'variant' | 'window' | 'stride'>;
+  /** The same features for training (`section.key=value`). */
+  sets: string[];
+}
+
 /**
- * The models of the tables: the ablation configs are the files in configs/. The training-free
- * variants (ClearCLIP) change a ViT's last attention, so a ResNet teacher has no ClearCLIP row.
+ * The best training-free variant of a teacher's dense features, for a CLIP seeing images at shorter
+ * side `side` with dense features every `stride` pixels. A ViT: ClearCLIP (its last block's q-q
+ * attention without the residual and feed-forward). A ResNet CLIP has no last attention block for
+ * ClearCLIP, SCLIP or NACLIP to change; of what was measured on the world's teacher (README Results:
+ * MaskCLIP's key smoothing, smoothing by feature self-similarity, the attention pool's own attention,
+ * other sides, windows) only MaskCLIP's own sliding windows, overlapping by half, beat whole images:
+ * windows a quarter of the side apart (rounded down to the stride) and twice that wide. None where the
+ * side is too small for such windows.
  */
-export function runSpecs(experiments: 'all' | 'oracle', corruptions: number[], noise: number, vit = true): RunSpec[] {
+export function bestVariant(kind: 'vit' | 'resnet', side: number, stride: number): TeacherVariant | undefined {
+  if (kind === 'vit') return { name: 'clearclip', label: 'ClearCLIP', load: { variant: 'clearclip' }, sets: ['clip.variant=clearclip'] };
+  const step = Math.floor(side / 4 / stride) * stride;
+  if (step === 0) return undefined;
+  const window = 2 * step;
+  return { name: 'maskclip-windows', label: `MaskCLIP, windows ${window}/${step}`, load: { window, stride: step }, sets: [`clip.window=${window}`, `clip.windowStride=${step}`] };
+}
+
+/** The models of the tables: the ablation configs are the files in configs/. */
+export function runSpecs(experiments: 'all' | 'oracle', corruptions: number[], noise: number, variant?: TeacherVariant): RunSpec[] {
   const oracle = corruptions.map((p) => ({ name: `oracle-${p}`, label: `CLIP-S4 on the oracle teacher (p ${p})`, config: 'world-small.json', sets: ['clip.teacher=oracle', `clip.oracleCorruption=${p}`, `clip.oracleNoise=${noise}`], everyFold: experiments === 'oracle' }));
   if (experiments === 'oracle') return oracle;
   return [
@@ -132,7 +164,7 @@ export function runSpecs(experiments: 'all' | 'oracle', corruptions: number[], n
     { name: 'lt-le', label: 'L_t + L_e', config: 'ablation-lt-le.json', sets: [], everyFold: false },
     { name: 'lt-ls', label: 'L_t + L_s', config: 'ablation-lt-ls.json', sets: [], everyFold: false },
     { name: 'le-ls', label: 'L_e + L_s', config: 'ablation-le-ls.json', sets: [], everyFold: false },
-    ...(vit ? [{ name: 'clips4-clearclip', label: 'CLIP-S4 on ClearCLIP', config: 'world-small.json', sets: ['clip.variant=clearclip'], everyFold: true }] : []),
+    ...(variant ? [{ name: `clips4-${variant.name}`, label: `CLIP-S4 on ${variant.label}`, config: 'world-small.json', sets: variant.sets, everyFold: true }] : []),
     ...oracle,
   ];
 }
@@ -160,19 +192,21 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   const knnTrainImages = o.knnTrainImages === undefined ? 300 : integer('options.knnTrainImages', o.knnTrainImages, 1);
   const configs = o.configs ?? path.join(packageRoot, 'configs');
   const folds = foldIds.map((f) => world.unknownFolds[f]);
+  const wantVariant = o.bestVariant === undefined ? true : boolean('options.bestVariant', o.bestVariant);
   const clip = await Clip.load(o.clip);
-  const vit = clip.info.kind === 'vit';
-  const specs = runSpecs(experiments, corruptions, noise, vit);
   const val = limit(worldDataset(o.data, 'val'), valImages);
   const knnTrain = limit(worldDataset(o.data, 'train'), knnTrainImages);
   const classes = world.names;
   const runsDir = o.runs ?? path.join(o.out, 'runs');
   const configFor = (spec: RunSpec, seed: number, fold: string[]): Config =>
     resolveConfig(path.join(configs, spec.config), [`data.root=${o.data}`, `data.cache=${path.join(runsDir, 'cache')}`, `clip.weights=${o.clip}`, `train.seed=${seed}`, `prototypes.heldOut=${JSON.stringify(fold)}`, ...spec.sets, ...(o.sets ?? [])]).config;
-  const base = configFor(specs[0], seeds[0], folds[0]);
+  // The first run's config (the variant's run is never first): its clip.side sets the variant's windows.
+  const base = configFor(runSpecs(experiments, corruptions, noise)[0], seeds[0], folds[0]);
   const side = base.clip.side;
   // The trained models see the world's images at their own size (the world's images are square).
   const segmenterSize = (await loadImage(val.items[0].image)).height;
+  const variant = experiments === 'all' && wantVariant ? bestVariant(clip.info.kind, side || segmenterSize, clip.stride) : undefined;
+  const specs = runSpecs(experiments, corruptions, noise, variant);
   const results: RunResult[] = [];
   const started = Date.now();
 
@@ -182,15 +216,15 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   refuseOtherConfigs(jobs, o.overwrite ?? false); // before anything is evaluated or trained
   fs.mkdirSync(o.out, { recursive: true });
 
-  // The teachers: CLIP's dense features (per variant used), evaluated once (they have no seed).
-  const teacherCm = new Map<DenseVariant, ConfusionMatrix>();
-  const teacherKnn = new Map<DenseVariant, number>();
-  const variants: DenseVariant[] = experiments === 'all' ? (vit ? ['maskclip', 'clearclip'] : ['maskclip']) : [];
-  for (const variant of variants) {
-    const load = { clip: o.clip, size: side || segmenterSize, variant };
-    teacherCm.set(variant, (await languageEvaluate(await Segmenter.load(load), val, { templates: WORLD_TEMPLATES })).cm);
-    teacherKnn.set(variant, (await knnDatasets(await oneAtATime(load), knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou());
-    log(`reproduce: ${variant} teacher mIoU ${pct(teacherCm.get(variant)!.miou())}, k-NN ${pct(teacherKnn.get(variant)!)}`);
+  // The teachers: CLIP's dense features (MaskCLIP's and the best variant's), evaluated once (they have no seed).
+  const teacherCm = new Map<string, ConfusionMatrix>();
+  const teacherKnn = new Map<string, number>();
+  const teachers: { name: string; load: TeacherVariant['load'] }[] = experiments === 'all' ? [{ name: 'maskclip', load: {} }, ...(variant ? [variant] : [])] : [];
+  for (const teacher of teachers) {
+    const load = { clip: o.clip, size: side || segmenterSize, ...teacher.load };
+    teacherCm.set(teacher.name, (await languageEvaluate(await Segmenter.load(load), val, { templates: WORLD_TEMPLATES })).cm);
+    teacherKnn.set(teacher.name, (await knnDatasets(await oneAtATime(load), knnTrain, val, { ...KNN_KMEANS, k: 20 })).cm.miou());
+    log(`reproduce: ${teacher.name} teacher mIoU ${pct(teacherCm.get(teacher.name)!.miou())}, k-NN ${pct(teacherKnn.get(teacher.name)!)}`);
   }
 
   // Every model first, `parallel` at a time, each on one thread: the world's small networks keep two
@@ -200,7 +234,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
   log(`reproduce: ${jobs.length} models trained (${((Date.now() - started) / 60000).toFixed(1)} min)`);
   for (const [fi, fold] of folds.entries()) {
     const unknownIdx = fold.map((n) => classes.indexOf(n));
-    for (const seed of seeds) for (const [variant, cm] of teacherCm) results.push({ seed, fold: foldIds[fi], name: variant, ...cm.classFree(unknownIdx), miou: cm.miou(), knn: teacherKnn.get(variant) });
+    for (const seed of seeds) for (const [name, cm] of teacherCm) results.push({ seed, fold: foldIds[fi], name, ...cm.classFree(unknownIdx), miou: cm.miou(), knn: teacherKnn.get(name) });
   }
   let clips4Iou: (number | null)[] | undefined; // the first seed and fold's, for the figure
   for (const { seed, fold: f, spec, config, dir } of jobs) {
@@ -229,7 +263,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
     folds,
     results,
     claims: [],
-    setting: { experiments, teacherKind: clip.info.kind, runs: runsDir, valImages: val.items.length, knnTrainImages: knnTrain.items.length, corruptions, noise, sets: o.sets ?? [], config: base, minutes: (Date.now() - started) / 60000 },
+    setting: { experiments, teacherKind: clip.info.kind, bestVariant: variant ? { name: variant.name, label: variant.label, sets: variant.sets } : null, runs: runsDir, valImages: val.items.length, knnTrainImages: knnTrain.items.length, corruptions, noise, sets: o.sets ?? [], config: base, minutes: (Date.now() - started) / 60000 },
   };
   report.claims = experiments === 'all' ? claims(report) : oracleClaims(report);
   writeJsonAtomicSync(path.join(o.out, 'report.json'), report);

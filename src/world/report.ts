@@ -141,10 +141,11 @@ export function headline(r: Report): string {
   const rows: [string, string][] = [...table3Rows(r, ''), ['oracle teacher p 0.4', 'oracle-0.4-teacher'], ['CLIP-S4 on it', 'oracle-0.4']];
   const present = rows.filter(([, name]) => named(r, name).length);
   const width = Math.max(20, ...present.map(([label]) => label.length));
-  const f = (xs: RunResult[], k: 'known' | 'unknown' | 'hiou') => pct(avg(xs.map((x) => x[k]))).padStart(5);
+  // Each number as wide as its column's header, so that the columns line up in a terminal too.
+  const f = (xs: RunResult[], k: 'known' | 'unknown' | 'hiou', w: number) => pct(avg(xs.map((x) => x[k]))).padStart(w);
   return [
     `| ${'method'.padEnd(width)} | known | unknown |  hIoU |`,
     `|${'-'.repeat(width + 2)}|------:|--------:|------:|`,
-    ...present.map(([label, name]) => `| ${label.padEnd(width)} | ${f(named(r, name), 'known')} | ${f(named(r, name), 'unknown')} | ${f(named(r, name), 'hiou')} |`),
+    ...present.map(([label, name]) => `| ${label.padEnd(width)} | ${f(named(r, name), 'known', 5)} | ${f(named(r, name), 'unknown', 7)} | ${f(named(r, name), 'hiou', 5)} |`),
   ].join('\n');
 }

@@ -41,14 +41,14 @@ function result(name: string, seed: number, fold: number, known: number, unknown
   return { name, seed, fold, known, unknown, hiou: (2 * known * unknown) / (known + unknown), miou: (known + unknown) / 2, knn: known };
 }
 
-function report(variant: { name: string; label: string } | null): Report {
+function report(variant: { name: string; label: string } | null, leftOut = false): Report {
   const results: RunResult[] = [];
   for (const seed of [0, 1])
     for (const fold of [0, 1]) {
       results.push(result('maskclip', seed, fold, 0.4, 0.3), result('clips4', seed, fold, 0.45, 0.35));
       if (variant) results.push(result(variant.name, seed, fold, 0.42, 0.32), result(`clips4-${variant.name}`, seed, fold, 0.46 + 0.02 * seed, 0.36 + 0.02 * fold));
     }
-  const setting = { teacherKind: 'resnet', bestVariant: variant, valImages: 4, knnTrainImages: 8, noise: 0.1, minutes: 1, corruptions: [], runs: 'runs', config: { train: { iterations: 2, batch: 8 }, data: { images: 16, crop: 64 }, clip: { side: 384 } } };
+  const setting = { teacherKind: 'resnet', bestVariant: variant, bestVariantLeftOut: leftOut, valImages: 4, knnTrainImages: 8, noise: 0.1, minutes: 1, corruptions: [], runs: 'runs', config: { train: { iterations: 2, batch: 8 }, data: { images: 16, crop: 64 }, clip: { side: 384 } } };
   return { clip: { file: 'clip.safetensors', zeroShotTop1: 0.7, maskclipMiou: 0.4 }, seeds: [0, 1], foldIds: [0, 1], folds: [['a'], ['b']], results, claims: [], setting };
 }
 
@@ -67,8 +67,9 @@ test("report.md and the headline carry the variant's rows, as mean ± std over s
 });
 
 test('without the variant, report.md has no such rows and says why', (t) => {
-  const md = renderReport(report(null), []);
+  const md = renderReport(report(null, true), []);
   t.notRegex(md, /windows 192/);
   t.regex(md, /No rows of the teacher's best training-free variant: left out/);
+  t.regex(renderReport(report(null), []), /No rows of the teacher's best training-free variant: this ResNet teacher's images \(clip\.side\) are too small/);
   t.regex(md, /\| CLIP-S4 \| 45\.0 ± 0\.0 \| 35\.0 ± 0\.0 \|/);
 });

@@ -87,7 +87,8 @@ export function renderReport(r: Report, runs: { name: string; label: string }[])
   if (table3.length) {
     lines.push('## Class-free language-driven segmentation (paper Table 3)', '| method | known | unknown | hIoU |', '|---|---:|---:|---:|');
     for (const [l, n] of table3) lines.push(`| ${l} | ${cell(named(r, n), 'known')} | ${cell(named(r, n), 'unknown')} | ${cell(named(r, n), 'hiou')} |`);
-    if (!variant) lines.push('', 'No rows of the teacher\'s best training-free variant: left out (options.bestVariant false; the single-seed demo leaves them out to keep to its time budget, `--seeds N` has them).');
+    if (!variant && r.setting.bestVariantLeftOut) lines.push('', 'No rows of the teacher\'s best training-free variant: left out (options.bestVariant false; the single-seed demo leaves them out to keep to its time budget, `--seeds N` has them).');
+    else if (!variant) lines.push('', 'No rows of the teacher\'s best training-free variant: this ResNet teacher\'s images (clip.side) are too small for MaskCLIP\'s overlapping windows, two strides wide at least.');
     else if (r.setting.teacherKind === 'resnet') lines.push('', `The best training-free variant of this ResNet teacher is ${variant.label}: ClearCLIP, SCLIP and NACLIP change a ViT's last attention block, which a ResNet CLIP does not have (its MaskCLIP features come from the attention pool's value and output projections), and of the rest measured on the world's teacher only MaskCLIP's own overlapping windows beat whole images (README Results).`);
     lines.push('');
   }

@@ -263,7 +263,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Report> {
     folds,
     results,
     claims: [],
-    setting: { experiments, teacherKind: clip.info.kind, bestVariant: variant ? { name: variant.name, label: variant.label, sets: variant.sets } : null, runs: runsDir, valImages: val.items.length, knnTrainImages: knnTrain.items.length, corruptions, noise, sets: o.sets ?? [], config: base, minutes: (Date.now() - started) / 60000 },
+    setting: { experiments, teacherKind: clip.info.kind, bestVariant: variant ? { name: variant.name, label: variant.label, sets: variant.sets } : null, bestVariantLeftOut: !wantVariant, runs: runsDir, valImages: val.items.length, knnTrainImages: knnTrain.items.length, corruptions, noise, sets: o.sets ?? [], config: base, minutes: (Date.now() - started) / 60000 },
   };
   report.claims = experiments === 'all' ? claims(report) : oracleClaims(report);
   writeJsonAtomicSync(path.join(o.out, 'report.json'), report);

@@ -47,7 +47,7 @@ export interface ReproduceOptions {
   experiments?: 'all' | 'oracle';
   /**
    * With experiments 'all': also train CLIP-S4 on the teacher's best training-free variant and score
-   * that teacher (Table 3's fourth row; default true). Two more models per seed, and the variant's
+   * that teacher (Table 3's fourth row; default true). One more model per seed and fold, and the variant's
    * teacher features for training and evaluation.
    */
   bestVariant?: boolean;

@@ -22,7 +22,7 @@ the teachers with the Segmenter; writes report.md, report.json and figures to --
 are reused and interrupted ones resumed. A run folder that holds a run of another config is an
 error naming the settings that differ: pass another --out to keep it, or
 --overwrite   start such runs over (their models, checkpoints and metrics are deleted).
---no-best-variant  leave out CLIP-S4 on the best variant and that teacher (two fewer models per seed)
+--no-best-variant  leave out CLIP-S4 on the best variant and that teacher (one model fewer per seed and fold)
 --parallel N  models trained side by side, one thread each (default: one per core, here ${os.availableParallelism()})
 --runs DIR    where the trained models are kept (default: --out/runs); reports of other seeds or
               evaluation settings can share them (the demo's: runs/demo/runs).

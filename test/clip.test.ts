@@ -251,6 +251,45 @@ test('image files go through CLIP preprocessing; sliding windows average overlap
   for (let e2 = 0; e2 < 32; e2++) for (let y = 0; y < 4; y++) t.true(Math.abs(win.data[(e2 * 4 + y) * 5] - first.data[(e2 * 4 + y) * 4]) < 1e-5);
 });
 
+// Sliding windows against a naive reference: each window of each image through CLIP on its own
+// (batch 1), its features summed into the cells it covers and divided by the windows per cell. The
+// addon stacks the windows of a few images into one pass; two different images catch a window's
+// features landing in the wrong image or cell.
+for (const [model, stride] of [['vit-tiny', 16], ['rn-tiny', 32]] as const) {
+  test(`sliding windows over a batch equal each window alone, averaged (${model})`, async (t) => {
+    const clip = await Clip.load(fixture('parity', `${model}.safetensors`), { vocab: bpe() });
+    const [N, H, W, win, step] = [2, 4 * stride, 5 * stride, 2 * stride, stride];
+    const x: Tensor<'float32'> = { dtype: 'float32', shape: [N, 3, H, W], data: new Float32Array(N * 3 * H * W) };
+    for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.37) + Math.cos(i * 0.011);
+    const got = await clip.denseFeatures(x, { window: win, stride: step });
+    const [fh, fw] = [H / stride, W / stride];
+    const E = got.shape[1];
+    t.deepEqual(got.shape, [N, E, fh, fw]);
+    const sum = new Float64Array(N * E * fh * fw);
+    const count = new Float64Array(fh * fw);
+    for (let y0 = 0; y0 + win <= H; y0 += step) {
+      for (let x0 = 0; x0 + win <= W; x0 += step) {
+        for (let cy = 0; cy < win / stride; cy++) for (let cx = 0; cx < win / stride; cx++) count[(y0 / stride + cy) * fw + x0 / stride + cx]++;
+        for (let n = 0; n < N; n++) {
+          const crop: Tensor<'float32'> = { dtype: 'float32', shape: [1, 3, win, win], data: new Float32Array(3 * win * win) };
+          for (let c = 0; c < 3; c++) for (let y = 0; y < win; y++) for (let xx = 0; xx < win; xx++) crop.data[(c * win + y) * win + xx] = x.data[((n * 3 + c) * H + y0 + y) * W + x0 + xx];
+          const f = await clip.denseFeatures(crop);
+          const g = win / stride;
+          for (let e = 0; e < E; e++) for (let cy = 0; cy < g; cy++) for (let cx = 0; cx < g; cx++) sum[((n * E + e) * fh + y0 / stride + cy) * fw + x0 / stride + cx] += f.data[(e * g + cy) * g + cx];
+        }
+      }
+    }
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < sum.length; i++) {
+      const want = sum[i] / count[i % (fh * fw)];
+      worst = Math.max(worst, Math.abs(got.data[i] - want));
+      scale = Math.max(scale, Math.abs(want));
+    }
+    t.true(worst <= 1e-5 * scale, `largest difference ${worst} (features up to ${scale})`);
+  });
+}
+
 function sliceWidth(x: Tensor, w: number): Float32Array {
   const [, c, h, W] = x.shape;
   const out = new Float32Array(c * h * w);

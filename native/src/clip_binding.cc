@@ -1,6 +1,9 @@
 // The `clip` namespace of the addon: load/create CLIP models and run their encoders, dense
 // features (with optional sliding windows) and contrastive training steps off the main thread.
+#include <algorithm>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include <torch/script.h>
 
@@ -139,6 +142,10 @@ Napi::Value EncodeText(const Napi::CallbackInfo& info) {
   });
 }
 
+// Pixels per CLIP pass when sliding windows: the windows of a few images are stacked up to this
+// (sixteen 224² images), a larger batch keeps one window per pass.
+constexpr int64_t kWindowPixels = 16 * 224 * 224;
+
 // denseFeatures(handle, images, {variant, window, stride, attention}) → features [N,E,h,w] (and the
 // last block's attention when asked, for tests of the variants' invariants).
 Napi::Value DenseFeatures(const Napi::CallbackInfo& info) {
@@ -171,16 +178,30 @@ Napi::Value DenseFeatures(const Napi::CallbackInfo& info) {
           }
           return v;
         };
-        for (int64_t y0 : starts(H)) {
-          for (int64_t x0 : starts(W)) {
-            auto crop = x.narrow(2, y0, std::min(window, H)).narrow(3, x0, std::min(window, W));
-            auto f = h->model->denseFeatures(crop, variant);
-            if (!acc.defined()) {
-              acc = at::zeros({x.size(0), f.size(1), H / p, W / p}, f.options());
-              count = at::zeros({1, 1, H / p, W / p}, f.options());
-            }
-            acc.narrow(2, y0 / p, f.size(2)).narrow(3, x0 / p, f.size(3)).add_(f);
-            count.narrow(2, y0 / p, f.size(2)).narrow(3, x0 / p, f.size(3)).add_(1);
+        std::vector<std::pair<int64_t, int64_t>> corners;
+        for (int64_t y0 : starts(H))
+          for (int64_t x0 : starts(W)) corners.emplace_back(y0, x0);
+        // A few images' windows go through CLIP as one batch: one image's nine windows were nine
+        // batch-1 passes, which a CPU runs far below its rate. The overlaps are summed in the same
+        // order either way.
+        const int64_t N = x.size(0), wh = std::min(window, H), ww = std::min(window, W);
+        const auto per = static_cast<size_t>(std::max<int64_t>(1, kWindowPixels / (N * wh * ww)));
+        for (size_t first = 0; first < corners.size(); first += per) {
+          const size_t last = std::min(corners.size(), first + per);
+          std::vector<at::Tensor> crops;
+          for (size_t k = first; k < last; k++) {
+            crops.push_back(x.narrow(2, corners[k].first, wh).narrow(3, corners[k].second, ww));
+          }
+          auto f = h->model->denseFeatures(crops.size() == 1 ? crops[0] : at::cat(crops, 0), variant);
+          if (!acc.defined()) {
+            acc = at::zeros({N, f.size(1), H / p, W / p}, f.options());
+            count = at::zeros({1, 1, H / p, W / p}, f.options());
+          }
+          for (size_t k = first; k < last; k++) {
+            auto fk = f.narrow(0, static_cast<int64_t>(k - first) * N, N);
+            const int64_t y0 = corners[k].first / p, x0 = corners[k].second / p;
+            acc.narrow(2, y0, fk.size(2)).narrow(3, x0, fk.size(3)).add_(fk);
+            count.narrow(2, y0, fk.size(2)).narrow(3, x0, fk.size(3)).add_(1);
           }
         }
         out = acc / count;

@@ -143,10 +143,11 @@ export function headline(r: Report): string {
   const present = rows.filter(([, name]) => named(r, name).length);
   const width = Math.max(20, ...present.map(([label]) => label.length));
   // Each number as wide as its column's header, so that the columns line up in a terminal too.
-  const f = (xs: RunResult[], k: 'known' | 'unknown' | 'hiou', w: number) => pct(avg(xs.map((x) => x[k]))).padStart(w);
+  const columns: ['known' | 'unknown' | 'hiou', string][] = [['known', 'known'], ['unknown', 'unknown'], ['hiou', ' hIoU']];
+  const row = (first: string, cells: string[]) => `| ${first.padEnd(width)} | ${cells.join(' | ')} |`;
   return [
-    `| ${'method'.padEnd(width)} | known | unknown |  hIoU |`,
-    `|${'-'.repeat(width + 2)}|------:|--------:|------:|`,
-    ...present.map(([label, name]) => `| ${label.padEnd(width)} | ${f(named(r, name), 'known', 5)} | ${f(named(r, name), 'unknown', 7)} | ${f(named(r, name), 'hiou', 5)} |`),
+    row('method', columns.map(([, h]) => h)),
+    `|${'-'.repeat(width + 2)}|${columns.map(([, h]) => `${'-'.repeat(h.length + 1)}:`).join('|')}|`,
+    ...present.map(([label, name]) => row(label, columns.map(([k, h]) => pct(avg(named(r, name).map((x) => x[k]))).padStart(h.length)))),
   ].join('\n');
 }

@@ -52,6 +52,20 @@ export function tensor<D extends Dtype>(dtype: D, shape: number[], data: DataFor
   return t;
 }
 
+/** Image n's h×w window at (y0, x0) of a float32 batch [N,C,H,W], copied out as a batch of one
+ * (what one CLIP pass per sliding window sees, for tests and benchmarks of the windows). */
+export function cropImage(x: Tensor<'float32'>, n: number, y0: number, x0: number, h: number, w: number): Tensor<'float32'> {
+  const [, c, H, W] = x.shape;
+  const out = zeros('float32', [1, c, h, w]);
+  for (let ch = 0; ch < c; ch++) {
+    for (let y = 0; y < h; y++) {
+      const from = ((n * c + ch) * H + y0 + y) * W + x0;
+      out.data.set(x.data.subarray(from, from + w), (ch * h + y) * w);
+    }
+  }
+  return out;
+}
+
 export function float32(shape: number[], data?: ArrayLike<number>): Tensor<'float32'> {
   const t = zeros('float32', shape);
   if (data) {

@@ -6,7 +6,7 @@ import test from 'ava';
 import { Clip, promptTemplates, safetensors } from '../src/index';
 import { BpeTokenizer, tokenize, trimPadding, WordTokenizer } from '../src/clip/tokenizer';
 import { native } from '../src/native';
-import type { Tensor } from '../src/tensor';
+import { cropImage, type Tensor } from '../src/tensor';
 import { DENSE_TEST_CONFIG, denseTestInput } from './helpers/clip-features';
 import { fixture } from './helpers/fixtures';
 import { tmpDir } from './helpers/tmp';
@@ -247,7 +247,7 @@ test('image files go through CLIP preprocessing; sliding windows average overlap
   const win = await clip.denseFeatures(x, { window: 64, stride: 16 });
   t.deepEqual(win.shape, full.shape);
   // The first column of cells is covered by one window only: it equals that window's features.
-  const first = await clip.denseFeatures(crop(x, 0, 0, 0, 64, 64));
+  const first = await clip.denseFeatures(cropImage(x, 0, 0, 0, 64, 64));
   for (let e2 = 0; e2 < 32; e2++) for (let y = 0; y < 4; y++) t.true(Math.abs(win.data[(e2 * 4 + y) * 5] - first.data[(e2 * 4 + y) * 4]) < 1e-5);
 });
 
@@ -271,7 +271,7 @@ for (const [model, stride] of [['vit-tiny', 16], ['rn-tiny', 32]] as const) {
       for (let x0 = 0; x0 + win <= W; x0 += step) {
         for (let cy = 0; cy < win / stride; cy++) for (let cx = 0; cx < win / stride; cx++) count[(y0 / stride + cy) * fw + x0 / stride + cx]++;
         for (let n = 0; n < N; n++) {
-          const f = await clip.denseFeatures(crop(x, n, y0, x0, win, win));
+          const f = await clip.denseFeatures(cropImage(x, n, y0, x0, win, win));
           const g = win / stride;
           for (let e = 0; e < E; e++) for (let cy = 0; cy < g; cy++) for (let cx = 0; cx < g; cx++) sum[((n * E + e) * fh + y0 / stride + cy) * fw + x0 / stride + cx] += f.data[(e * g + cy) * g + cx];
         }
@@ -286,14 +286,6 @@ for (const [model, stride] of [['vit-tiny', 16], ['rn-tiny', 32]] as const) {
     }
     t.true(worst <= 1e-5 * scale, `largest difference ${worst} (features up to ${scale})`);
   });
-}
-
-/** Image n's h×w crop at (y0, x0) of a batch [N,C,H,W], as a batch of one. */
-function crop(x: Tensor, n: number, y0: number, x0: number, h: number, w: number): Tensor<'float32'> {
-  const [, c, H, W] = x.shape;
-  const out: Tensor<'float32'> = { dtype: 'float32', shape: [1, c, h, w], data: new Float32Array(c * h * w) };
-  for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out.data[(ch * h + y) * w + xx] = (x.data as Float32Array)[((n * c + ch) * H + y0 + y) * W + x0 + xx];
-  return out;
 }
 
 test('the Hugging Face tokenizer files (vocab.json + merges.txt) give the same ids', async (t) => {

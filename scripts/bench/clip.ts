@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { Clip } from '../../src/clip/clip.ts';
 import { WordTokenizer } from '../../src/clip/tokenizer.ts';
-import { type Tensor, zeros } from '../../src/tensor.ts';
+import { cropImage, type Tensor, zeros } from '../../src/tensor.ts';
 import { sgemmGflops, type BenchResult } from './sgemm.ts';
 
 // FLOPs of one ViT forward at `res` (multiply-adds × 2): patch conv, per block qkv/out/mlp and attention.
@@ -64,13 +64,7 @@ async function windows(emit: (r: BenchResult) => void): Promise<void> {
   const x = zeros('float32', [1, 3, side, side]);
   for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.01);
   const crops: Tensor<'float32'>[] = [];
-  for (let y0 = 0; y0 + win <= side; y0 += step) {
-    for (let x0 = 0; x0 + win <= side; x0 += step) {
-      const c = zeros('float32', [1, 3, win, win]);
-      for (let ch = 0; ch < 3; ch++) for (let y = 0; y < win; y++) c.data.set(x.data.subarray((ch * side + y0 + y) * side + x0, (ch * side + y0 + y) * side + x0 + win), (ch * win + y) * win);
-      crops.push(c);
-    }
-  }
+  for (let y0 = 0; y0 + win <= side; y0 += step) for (let x0 = 0; x0 + win <= side; x0 += step) crops.push(cropImage(x, 0, y0, x0, win, win));
   const name = `clip.denseFeatures.world-rn.${side}.windows${win}/${step}`;
   const perWindow = await timeIt(async () => {
     for (const c of crops) await clip.denseFeatures(c);
